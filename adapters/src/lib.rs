@@ -1,0 +1,12 @@
+//! Sextant's adapter toolkit: every reusable normalizer and client.
+//!
+//! * [`prometheus`] maps OTLP metrics to Prometheus series the way the
+//!   OpenTelemetry→Prometheus compatibility spec does, decodes remote-write,
+//!   and turns a `prometheus` crate registry into OTLP metrics.
+//! * [`export`] is the OTLP export client the agent ships through: batching,
+//!   gzip, retry with backoff and full jitter, and a bounded on-disk queue.
+//!
+//! Nothing here owns a runtime or a listening socket; the binary wires them.
+
+pub mod export;
+pub mod prometheus;
