@@ -8,5 +8,7 @@
 //!
 //! Nothing here owns a runtime or a listening socket; the binary wires them.
 
+pub mod duration;
 pub mod export;
+pub mod otlp;
 pub mod prometheus;

@@ -1,1 +1,129 @@
-//! placeholder
+//! Sextant's collector: everything between a listening socket and the store.
+//!
+//! * Receivers: OTLP over gRPC ([`Collector::otlp_grpc_routes`]) and over
+//!   HTTP ([`Collector::otlp_http_router`], protobuf and JSON, gzip), and
+//!   Prometheus remote-write 1.0 (on [`Collector::api_router`]).
+//! * [`ingest`] turns wire messages into the store's plain types and appends
+//!   them; a request is acknowledged only after the store says the data is in
+//!   its WAL.
+//! * The read-back APIs on [`Collector::api_router`]: Prometheus
+//!   (`/api/v1/series`, `/api/v1/query` for selectors), Loki
+//!   (`/loki/api/v1/query_range`) and Tempo (`/api/traces/<id>`).
+//!
+//! The crate hands out `axum::Router`s and tonic routes; it never binds a
+//! socket or starts a runtime: the binary does.
+
+pub mod config;
+pub mod ingest;
+pub mod telemetry;
+
+mod api;
+mod body;
+mod logs;
+mod otlp_grpc;
+mod otlp_http;
+mod remote_write;
+mod selector;
+mod spans;
+
+use std::sync::Arc;
+
+use sextant_store::Store;
+
+pub use config::{CollectorConfig, Limits};
+pub use telemetry::CollectorMetrics;
+
+/// The collector's shared state: the store, the limits every receiver applies
+/// and the self-metrics every handler updates. Cheap to clone.
+#[derive(Clone)]
+pub struct Collector {
+    store: Arc<Store>,
+    limits: Limits,
+    metrics: Arc<CollectorMetrics>,
+}
+
+impl Collector {
+    /// Wires a collector around an opened store; registers its metrics on `registry`.
+    pub fn new(
+        store: Arc<Store>,
+        limits: Limits,
+        registry: &prometheus::Registry,
+    ) -> Result<Collector, prometheus::Error> {
+        let metrics = Arc::new(CollectorMetrics::register(registry)?);
+        Ok(Collector { store, limits, metrics })
+    }
+
+    /// The store, for the binary's maintenance loop and for in-process ingestion.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Copies the store's statistics into the self-metrics gauges.
+    pub fn refresh_store_metrics(&self) {
+        let stats = self.store.stats();
+        self.metrics.store_series.set(stats.series as i64);
+        self.metrics.store_chunk_bytes.set(stats.chunk_bytes as i64);
+        self.metrics.store_disk_bytes.set(stats.disk_bytes as i64);
+    }
+
+    /// The OTLP/HTTP receiver: `POST /v1/logs`, `/v1/metrics`, `/v1/traces`.
+    pub fn otlp_http_router(&self) -> axum::Router {
+        otlp_http::router(self.clone())
+    }
+
+    /// The OTLP/gRPC receiver: the three OTLP collector services.
+    pub fn otlp_grpc_routes(&self) -> tonic::service::Routes {
+        otlp_grpc::routes(self.clone())
+    }
+
+    /// Stores one decoded OTLP request and counts the outcome; shared by
+    /// both OTLP transports so they account identically.
+    pub(crate) async fn accept(
+        &self,
+        transport: &'static str,
+        req: ingest::Request,
+    ) -> Result<ingest::Accepted, ingest::IngestError> {
+        let signal = req.signal();
+        let items = req.items();
+        let result = match req {
+            ingest::Request::Logs(r) => ingest::logs(&self.store, r, self.limits.max_string_bytes).await,
+            ingest::Request::Metrics(r) => ingest::metrics(&self.store, r).await,
+            ingest::Request::Traces(r) => ingest::traces(&self.store, r).await,
+        };
+        self.count(signal, transport, items, &result);
+        result
+    }
+
+    /// Updates the receiver counters for one append attempt.
+    pub(crate) fn count(
+        &self,
+        signal: ingest::Signal,
+        transport: &str,
+        items: u64,
+        result: &Result<ingest::Accepted, ingest::IngestError>,
+    ) {
+        let m = &self.metrics;
+        match result {
+            Ok(acc) => {
+                m.accepted.with_label_values(&[signal.as_str(), transport]).inc_by(acc.accepted);
+                if acc.rejected > 0 {
+                    m.refused.with_label_values(&[signal.as_str(), transport, "unmappable"]).inc_by(acc.rejected);
+                }
+            }
+            Err(e) => {
+                m.refused.with_label_values(&[signal.as_str(), transport, "store"]).inc_by(items);
+                tracing::error!(signal = signal.as_str(), error = %e, "append failed; the client will retry");
+            }
+        }
+    }
+
+    /// Counts a request refused before it could be decoded.
+    pub(crate) fn count_refused(&self, signal: ingest::Signal, transport: &str, reason: &str) {
+        self.metrics.refused.with_label_values(&[signal.as_str(), transport, reason]).inc();
+    }
+
+    /// The query and write API: Prometheus remote-write and read-back, Loki, Tempo.
+    pub fn api_router(&self) -> axum::Router {
+        api::router(self.clone())
+    }
+}

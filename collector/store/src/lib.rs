@@ -9,7 +9,61 @@
 //!
 //! **Invariant:** every `append_*` call returns `Ok` only after its data is in
 //! the WAL and fsynced, so an acknowledged write survives `kill -9`.
+//!
+//! # Storage design
+//!
+//! * **Memory.** Samples live in Gorilla-style chunks of 120 samples
+//!   ([`chunk`](crate::chunk): delta-of-delta timestamps; values either XOR
+//!   coded or, when they are short decimals, as delta-of-delta of the scaled
+//!   integer — about 1.2 bytes/sample on 15 s scrape data, bit-exact for every
+//!   f64). Series are indexed by label pairs (`index`, `series`). Logs are
+//!   grouped by stream and kept time-sorted (`logs`); spans are grouped by
+//!   trace id (`spans`). Neither is compressed yet.
+//! * **WAL** (`wal`, `record`, `segment`). `<dir>/wal/<index>` segment files
+//!   of up to 64 MiB holding records `[len u32][crc32 u32][kind u8][payload]`.
+//!   Kinds: series (ref → labels, once per new series), samples (by ref),
+//!   logs, spans — all in one log so one fsync covers a mixed workload.
+//!   Appends write under the data lock and fsync outside it, with group commit.
+//! * **Snapshots** (`checkpoint`). [`Store::maintain`] applies retention
+//!   (`retention`: by age, then by size, oldest data first across all kinds),
+//!   cuts the WAL to a new segment N, writes `<dir>/snapshot-<N>` (same
+//!   framing; chunks as in memory; a footer with per-kind WAL positions) via
+//!   tmp + fsync + rename + dir fsync, then deletes segments before N.
+//! * **Recovery.** `open` loads the newest snapshot, deletes segments it
+//!   covers, and replays the rest, skipping records of each kind before that
+//!   kind's covered position (no double-applied logs or spans) and samples
+//!   not after a series' last timestamp. A torn WAL tail is truncated; a bad
+//!   record mid-WAL skips the rest of its segment; both are counted, never fatal.
+//!
+//! Input limits are in [`limits`].
 
+mod bitstream;
+mod checkpoint;
+mod chunk;
+mod codec;
+mod config;
+mod error;
+mod index;
+mod logs;
+mod record;
+mod report;
+mod retention;
+mod segment;
+mod series;
+mod spans;
+mod store;
 mod types;
+mod wal;
 
+/// Documented input limits; appends breaking them fail with [`StoreError::Invalid`].
+pub mod limits {
+    pub use crate::config::{
+        MAX_LABEL_BYTES, MAX_LABEL_PAIRS, MAX_LOG_LINE_BYTES, MAX_SPAN_PAYLOAD_BYTES,
+    };
+}
+
+pub use config::StoreConfig;
+pub use error::StoreError;
+pub use report::{AppendReport, MaintainReport, StoreStats};
+pub use store::Store;
 pub use types::{Labels, LogEntry, MatchOp, Matcher, Sample, SeriesSamples, SpanEntry};

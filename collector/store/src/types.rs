@@ -40,7 +40,9 @@ impl Labels {
 
     /// Whether every matcher accepts this label set (a missing label matches as "").
     pub fn matches(&self, matchers: &[Matcher]) -> bool {
-        matchers.iter().all(|m| m.matches(self.get(&m.name).unwrap_or("")))
+        matchers
+            .iter()
+            .all(|m| m.matches(self.get(&m.name).unwrap_or("")))
     }
 }
 
@@ -108,7 +110,12 @@ impl Matcher {
             MatchOp::Re | MatchOp::Nre => Some(regex::Regex::new(&format!("^(?s:{value})$"))?),
             MatchOp::Eq | MatchOp::Ne => None,
         };
-        Ok(Matcher { name: name.to_string(), op, value: value.to_string(), re })
+        Ok(Matcher {
+            name: name.to_string(),
+            op,
+            value: value.to_string(),
+            re,
+        })
     }
 
     /// Whether `value` (the label's value, "" when absent) satisfies the matcher.

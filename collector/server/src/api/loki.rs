@@ -1,0 +1,92 @@
+//! Loki's `query_range` for stream selectors, answered in Loki's format.
+//! With `X-Loki-Response-Encoding-Flags: categorize-labels` (Grafana sends
+//! it) structured metadata rides as the third element of each value, as in
+//! Loki 3; without it, metadata is folded into the stream labels as older
+//! clients expect.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sextant_store::Labels;
+
+use super::params::Params;
+use super::prom::ApiError;
+use super::time::parse_ns;
+use crate::Collector;
+use crate::selector;
+
+/// Loki's default and maximum line counts per query.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 5000;
+
+/// `GET|POST /loki/api/v1/query_range`.
+pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Params) -> Response {
+    let run = async {
+        let query = p.get("query").ok_or_else(|| ApiError::bad_data("query parameter is required"))?;
+        let matchers = selector::parse(query.trim()).map_err(|e| {
+            ApiError::bad_data(format!("{e} (only stream selectors are supported so far; line filters come later)"))
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        let end = match p.get("end") {
+            Some(e) => parse_ns(e).map_err(ApiError::bad_data)?,
+            None => now,
+        };
+        let start = match p.get("start") {
+            Some(s) => parse_ns(s).map_err(ApiError::bad_data)?,
+            None => end - 3_600_000_000_000,
+        };
+        let limit = match p.get("limit") {
+            Some(l) => l.parse::<usize>().map_err(|_| ApiError::bad_data(format!("invalid limit {l:?}")))?,
+            None => DEFAULT_LIMIT,
+        }
+        .min(MAX_LIMIT);
+        let backward = !matches!(p.get("direction"), Some(d) if d.eq_ignore_ascii_case("forward"));
+        let categorize = headers
+            .get("X-Loki-Response-Encoding-Flags")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|f| f.trim() == "categorize-labels"));
+        let store = std::sync::Arc::clone(&c.store);
+        let entries = tokio::task::spawn_blocking(move || store.logs(&matchers, start, end, limit, backward))
+            .await
+            .map_err(|e| ApiError::internal(format!("log read failed: {e}")))?;
+
+        let mut streams: BTreeMap<Labels, Vec<Value>> = BTreeMap::new();
+        for e in entries {
+            let (key, value) = if categorize {
+                let mut v = vec![json!(e.t_ns.to_string()), json!(e.line)];
+                if !e.metadata.pairs().is_empty() {
+                    v.push(json!({"structuredMetadata": labels_map(&e.metadata)}));
+                }
+                (e.stream, Value::Array(v))
+            } else {
+                let merged: Vec<(String, String)> =
+                    e.stream.pairs().iter().chain(e.metadata.pairs()).cloned().collect();
+                (Labels::from_pairs(merged), json!([e.t_ns.to_string(), e.line]))
+            };
+            streams.entry(key).or_default().push(value);
+        }
+        let result: Vec<Value> = streams
+            .into_iter()
+            .map(|(labels, values)| json!({"stream": labels_map(&labels), "values": values}))
+            .collect();
+        let mut body = json!({
+            "status": "success",
+            "data": {"resultType": "streams", "result": result, "stats": {}},
+        });
+        if categorize {
+            body["data"]["encodingFlags"] = json!(["categorize-labels"]);
+        }
+        Ok::<_, ApiError>(axum::Json(body).into_response())
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn labels_map(l: &Labels) -> Value {
+    Value::Object(l.pairs().iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+}

@@ -1,0 +1,112 @@
+//! Time and duration parameters as the Prometheus and Loki APIs take them.
+
+/// Parses a Prometheus API time: float Unix seconds or RFC 3339. Milliseconds.
+pub fn parse_ms(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        if !secs.is_finite() || secs.abs() > 9.2e15 {
+            return Err(format!("cannot parse {text:?} to a valid timestamp"));
+        }
+        return Ok((secs * 1000.0).round() as i64);
+    }
+    rfc3339_ns(text).map(|ns| ns.div_euclid(1_000_000)).ok_or_else(|| format!("cannot parse {text:?} to a valid timestamp"))
+}
+
+/// Parses a Loki API time: integer nanoseconds, float seconds or RFC 3339. Nanoseconds.
+pub fn parse_ns(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if !text.contains('.') && !text.contains('-') {
+        if let Ok(ns) = text.parse::<i64>() {
+            // Loki treats short integers as seconds, as its own parser does.
+            return Ok(if text.len() <= 10 { ns.saturating_mul(1_000_000_000) } else { ns });
+        }
+    }
+    if let Ok(secs) = text.parse::<f64>() {
+        if secs.is_finite() && secs.abs() < 9.2e9 {
+            return Ok((secs * 1e9).round() as i64);
+        }
+    }
+    rfc3339_ns(text).ok_or_else(|| format!("cannot parse {text:?} to a valid timestamp"))
+}
+
+/// RFC 3339 (`2024-05-01T12:00:00.5Z`, `…+02:00`) to Unix nanoseconds.
+fn rfc3339_ns(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac_ns = 0i64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = text.get(start..i)?;
+        if digits.is_empty() {
+            return None;
+        }
+        let padded: String = digits.chars().chain(std::iter::repeat('0')).take(9).collect();
+        frac_ns = padded.parse().ok()?;
+    }
+    let offset_s = match text.get(i..)? {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && &tz[3..4] == ":" => {
+            let sign = if tz.starts_with('-') { -1 } else { 1 };
+            sign * (tz[1..3].parse::<i64>().ok()? * 3600 + tz[4..6].parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset_s;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_prometheus_times() {
+        let cases = [
+            ("1700000000", Some(1_700_000_000_000)),
+            ("1700000000.123", Some(1_700_000_000_123)),
+            ("2023-11-14T22:13:20Z", Some(1_700_000_000_000)),
+            ("2023-11-14T22:13:20.5Z", Some(1_700_000_000_500)),
+            ("2023-11-15T00:13:20+02:00", Some(1_700_000_000_000)),
+            ("1970-01-01T00:00:00Z", Some(0)),
+            ("2023-13-14T22:13:20Z", None),
+            ("yesterday", None),
+            ("NaN", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_ms(text).ok(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn parses_loki_times() {
+        assert_eq!(parse_ns("1700000000000000000"), Ok(1_700_000_000_000_000_000));
+        assert_eq!(parse_ns("1700000000"), Ok(1_700_000_000_000_000_000));
+        assert_eq!(parse_ns("1700000000.5"), Ok(1_700_000_000_500_000_000));
+        assert_eq!(parse_ns("2023-11-14T22:13:20Z"), Ok(1_700_000_000_000_000_000));
+        assert!(parse_ns("soon").is_err());
+    }
+}

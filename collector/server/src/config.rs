@@ -1,0 +1,67 @@
+//! The collector's configuration: what a user writes under `collector:` in YAML.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything a user can set for the collector. Command-line flags override
+/// these after loading; defaults live in `Default` and nowhere else.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorConfig {
+    /// Where the store keeps its WAL and checkpoints.
+    pub data_dir: PathBuf,
+    /// Query API, remote-write and UI. Not 9090, so a real Prometheus fits beside it.
+    pub http_listen: String,
+    /// OTLP/gRPC receiver.
+    pub otlp_grpc_listen: String,
+    /// OTLP/HTTP receiver.
+    pub otlp_http_listen: String,
+    /// Drop data older than this (e.g. `15d`).
+    #[serde(with = "sextant_adapters::duration")]
+    pub retention: Duration,
+    /// Keep the store under this many bytes on disk; 0 means no limit.
+    pub retention_bytes: u64,
+    /// Input limits every receiver applies.
+    pub limits: Limits,
+    /// Where the collector sends its own traces (OTLP/gRPC); empty means its own receiver.
+    pub self_traces_endpoint: String,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            data_dir: PathBuf::from("data"),
+            http_listen: "127.0.0.1:9464".to_string(),
+            otlp_grpc_listen: "127.0.0.1:4317".to_string(),
+            otlp_http_listen: "127.0.0.1:4318".to_string(),
+            retention: Duration::from_secs(15 * 24 * 3600),
+            retention_bytes: 0,
+            limits: Limits::default(),
+            self_traces_endpoint: String::new(),
+        }
+    }
+}
+
+/// Bounds on what one request may carry, so no client can exhaust memory.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body accepted, compressed or not (413 beyond).
+    pub max_request_bytes: usize,
+    /// Largest body after gzip or snappy decompression (413 beyond).
+    pub max_decompressed_bytes: usize,
+    /// Longest label name or value, log line or attribute value kept verbatim.
+    pub max_string_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 20,
+            max_string_bytes: 64 << 10,
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! From decoded wire messages to durable appends.
+//!
+//! Each function maps one OTLP (or remote-write) request into the store's
+//! plain types and appends it on a blocking thread. `Ok` means the store has
+//! fsynced the data: only then may a receiver acknowledge the request.
+
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use sextant_adapters::prometheus::{self as promconv, Series};
+use sextant_store::{Labels, Sample, SeriesSamples, Store, StoreError};
+
+use crate::{logs, spans};
+
+/// The three OTLP signals plus remote-write samples, for metric labels and errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Log records.
+    Logs,
+    /// OTLP metric data points.
+    Metrics,
+    /// Spans.
+    Traces,
+    /// Prometheus remote-write samples.
+    Samples,
+}
+
+impl Signal {
+    /// The label value used in self-metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Logs => "logs",
+            Signal::Metrics => "metrics",
+            Signal::Traces => "traces",
+            Signal::Samples => "samples",
+        }
+    }
+}
+
+/// What an append accepted and what it could not map: becomes an OTLP
+/// partial-success response when `rejected > 0`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Accepted {
+    /// Items stored.
+    pub accepted: u64,
+    /// Items that could not be mapped or were refused by the store.
+    pub rejected: u64,
+    /// Why, for the client; empty when nothing was rejected.
+    pub message: String,
+}
+
+/// Why a request could not be stored at all; the client should retry.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The store refused the append (disk full, I/O error).
+    #[error("store unavailable: {0}")]
+    Store(#[from] StoreError),
+    /// The blocking append task died.
+    #[error("store append task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Maps OTLP metrics to Prometheus series and appends them.
+pub async fn metrics(
+    store: &Arc<Store>,
+    req: ExportMetricsServiceRequest,
+) -> Result<Accepted, IngestError> {
+    let points: u64 = count_data_points(&req);
+    let (series, rejected) = promconv::otlp_to_series(&req);
+    let rejected_points: u64 = rejected.iter().map(|r| r.data_points).sum();
+    let mut out = samples(store, series).await?;
+    let reasons: Vec<String> = rejected.into_iter().map(|r| r.reason).collect();
+    out.accepted = points.saturating_sub(rejected_points);
+    out.rejected = rejected_points;
+    out.message = join_reasons(reasons, &out.message);
+    Ok(out)
+}
+
+/// Appends remote-write (or mapped OTLP) series; out-of-order samples are counted as rejected.
+pub async fn samples(store: &Arc<Store>, series: Vec<Series>) -> Result<Accepted, IngestError> {
+    let batch: Vec<SeriesSamples> = series.into_iter().map(to_store_series).collect();
+    let store = Arc::clone(store);
+    let report = tokio::task::spawn_blocking(move || store.append_samples(&batch)).await??;
+    let rejected = report.samples_out_of_order;
+    let message = if rejected > 0 {
+        format!("{rejected} samples out of order or older than the series' newest sample")
+    } else {
+        String::new()
+    };
+    Ok(Accepted { accepted: report.samples_appended + report.samples_duplicate, rejected, message })
+}
+
+/// Maps OTLP log records to stream entries and appends them.
+pub async fn logs(
+    store: &Arc<Store>,
+    req: ExportLogsServiceRequest,
+    max_string_bytes: usize,
+) -> Result<Accepted, IngestError> {
+    let entries = logs::to_entries(&req, max_string_bytes, now_ns());
+    let accepted = entries.len() as u64;
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || store.append_logs(&entries)).await??;
+    Ok(Accepted { accepted, ..Accepted::default() })
+}
+
+/// Splits OTLP traces into per-span entries and appends them.
+pub async fn traces(store: &Arc<Store>, req: ExportTraceServiceRequest) -> Result<Accepted, IngestError> {
+    let (entries, invalid) = spans::to_entries(req);
+    let accepted = entries.len() as u64;
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || store.append_spans(&entries)).await??;
+    let message = if invalid > 0 {
+        format!("{invalid} spans have an invalid trace id (must be 16 bytes, not all zero)")
+    } else {
+        String::new()
+    };
+    Ok(Accepted { accepted, rejected: invalid, message })
+}
+
+fn to_store_series(s: Series) -> SeriesSamples {
+    SeriesSamples {
+        labels: Labels::from_pairs(s.labels),
+        samples: s.samples.into_iter().map(|(t, v)| Sample { t, v }).collect(),
+    }
+}
+
+fn join_reasons(mut reasons: Vec<String>, extra: &str) -> String {
+    reasons.sort();
+    reasons.dedup();
+    if !extra.is_empty() {
+        reasons.push(extra.to_string());
+    }
+    reasons.join("; ")
+}
+
+fn count_data_points(req: &ExportMetricsServiceRequest) -> u64 {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let mut n = 0u64;
+    for rm in &req.resource_metrics {
+        for sm in &rm.scope_metrics {
+            for m in &sm.metrics {
+                n += match &m.data {
+                    Some(Data::Gauge(g)) => g.data_points.len(),
+                    Some(Data::Sum(s)) => s.data_points.len(),
+                    Some(Data::Histogram(h)) => h.data_points.len(),
+                    Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+                    Some(Data::Summary(s)) => s.data_points.len(),
+                    None => 0,
+                } as u64;
+            }
+        }
+    }
+    n
+}
+
+/// One decoded OTLP request of any signal.
+pub enum Request {
+    /// Logs.
+    Logs(ExportLogsServiceRequest),
+    /// Metrics.
+    Metrics(ExportMetricsServiceRequest),
+    /// Traces.
+    Traces(ExportTraceServiceRequest),
+}
+
+impl Request {
+    /// The request's signal.
+    pub fn signal(&self) -> Signal {
+        match self {
+            Request::Logs(_) => Signal::Logs,
+            Request::Metrics(_) => Signal::Metrics,
+            Request::Traces(_) => Signal::Traces,
+        }
+    }
+
+    /// Items in the request (log records, data points, spans), counted before
+    /// mapping so refusals are counted in the unit the client sent.
+    pub fn items(&self) -> u64 {
+        match self {
+            Request::Metrics(m) => count_data_points(m),
+            Request::Logs(l) => l
+                .resource_logs
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .map(|s| s.log_records.len() as u64)
+                .sum(),
+            Request::Traces(t) => t
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len() as u64)
+                .sum(),
+        }
+    }
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}

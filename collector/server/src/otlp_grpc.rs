@@ -1,0 +1,98 @@
+//! The OTLP/gRPC receiver: the three collector services from
+//! opentelemetry-proto, gzip accepted, message size bounded. A store failure
+//! answers UNAVAILABLE (retryable); undecodable messages never reach us —
+//! tonic answers them INTERNAL/INVALID_ARGUMENT itself.
+
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tonic::codec::CompressionEncoding;
+use tonic::{Request as GrpcRequest, Response, Status};
+
+use crate::Collector;
+use crate::ingest::{Accepted, Request};
+
+const TRANSPORT: &str = "grpc";
+
+/// Builds the three services, bounded by the collector's limits.
+pub fn routes(c: Collector) -> tonic::service::Routes {
+    let max = c.limits.max_decompressed_bytes;
+    let logs = LogsServiceServer::new(Receiver(c.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max);
+    let metrics = MetricsServiceServer::new(Receiver(c.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max);
+    let traces = TraceServiceServer::new(Receiver(c))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max);
+    tonic::service::Routes::new(logs).add_service(metrics).add_service(traces)
+}
+
+/// One type implements all three services over the shared collector.
+struct Receiver(Collector);
+
+impl Receiver {
+    async fn store(&self, req: Request) -> Result<Accepted, Status> {
+        self.0.accept(TRANSPORT, req).await.map_err(|e| Status::unavailable(e.to_string()))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Receiver {
+    async fn export(
+        &self,
+        request: GrpcRequest<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let acc = self.store(Request::Logs(request.into_inner())).await?;
+        let partial_success = (acc.rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: acc.rejected as i64,
+            error_message: acc.message,
+        });
+        Ok(Response::new(ExportLogsServiceResponse { partial_success }))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: GrpcRequest<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let acc = self.store(Request::Metrics(request.into_inner())).await?;
+        let partial_success = (acc.rejected > 0).then(|| ExportMetricsPartialSuccess {
+            rejected_data_points: acc.rejected as i64,
+            error_message: acc.message,
+        });
+        Ok(Response::new(ExportMetricsServiceResponse { partial_success }))
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: GrpcRequest<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let acc = self.store(Request::Traces(request.into_inner())).await?;
+        let partial_success = (acc.rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: acc.rejected as i64,
+            error_message: acc.message,
+        });
+        Ok(Response::new(ExportTraceServiceResponse { partial_success }))
+    }
+}

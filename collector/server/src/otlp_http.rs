@@ -1,0 +1,205 @@
+//! The OTLP/HTTP receiver (`POST /v1/logs`, `/v1/metrics`, `/v1/traces`),
+//! protobuf and JSON exactly as the OTLP spec encodes them, gzip bodies,
+//! partial-success responses, 400/413/415 with a `google.rpc.Status` reason.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Collector;
+use crate::body::{self, BodyError};
+use crate::ingest::{Accepted, Request, Signal};
+
+const TRANSPORT: &str = "http";
+
+/// Builds the receiver's routes.
+pub fn router(collector: Collector) -> Router {
+    Router::new()
+        .route("/v1/logs", post(logs))
+        .route("/v1/metrics", post(metrics))
+        .route("/v1/traces", post(traces))
+        .layer(axum::middleware::from_fn_with_state(collector.clone(), crate::api::observe))
+        .with_state(collector)
+}
+
+/// The two encodings OTLP/HTTP allows; the response uses the request's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+/// `google.rpc.Status`, the body of every OTLP/HTTP error response.
+#[derive(Clone, PartialEq, prost::Message, Serialize)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// An error answer: status code plus reason, encoded like the request.
+struct Refusal {
+    status: StatusCode,
+    reason: String,
+    encoding: Encoding,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        // gRPC codes mirror the HTTP status so either kind of client reads the same thing.
+        let code = match self.status {
+            StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,
+            StatusCode::PAYLOAD_TOO_LARGE => 8,
+            _ => 14,
+        };
+        let status = RpcStatus { code, message: self.reason };
+        encode(self.status, self.encoding, &status)
+    }
+}
+
+fn encode<M: Message + Serialize>(status: StatusCode, encoding: Encoding, msg: &M) -> Response {
+    let body = match encoding {
+        Encoding::Protobuf => msg.encode_to_vec(),
+        Encoding::Json => serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec()),
+    };
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()));
+    resp
+}
+
+fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match ct.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
+        "application/json" => Ok(Encoding::Json),
+        other => Err(Refusal {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            reason: format!(
+                "unsupported Content-Type {:?}: OTLP/HTTP takes application/x-protobuf or application/json",
+                other.chars().take(64).collect::<String>()
+            ),
+            encoding: Encoding::Json,
+        }),
+    }
+}
+
+/// Reads and decodes one request body into message `M`.
+async fn decode<M: Message + Default + DeserializeOwned>(
+    c: &Collector,
+    headers: &HeaderMap,
+    body: Body,
+    what: &str,
+) -> Result<(M, Encoding), Refusal> {
+    let encoding = encoding_of(headers)?;
+    let refuse = |status, reason| Refusal { status, reason, encoding };
+    let bytes = body::read(headers, body, &c.limits).await.map_err(|e| match e {
+        BodyError::TooLarge(r) => refuse(StatusCode::PAYLOAD_TOO_LARGE, r),
+        BodyError::Malformed(r) => refuse(StatusCode::BAD_REQUEST, r),
+        e @ BodyError::UnsupportedEncoding(_) => refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()),
+    })?;
+    let msg = match encoding {
+        Encoding::Protobuf => M::decode(bytes.as_ref())
+            .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("malformed protobuf {what}: {e}")))?,
+        Encoding::Json => {
+            let text = std::str::from_utf8(&bytes).map_err(|e| {
+                refuse(StatusCode::BAD_REQUEST, format!("JSON {what} is not valid UTF-8: {e}"))
+            })?;
+            serde_json::from_str(text)
+                .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("malformed JSON {what}: {e}")))?
+        }
+    };
+    Ok((msg, encoding))
+}
+
+async fn store(c: &Collector, req: Request, encoding: Encoding) -> Result<Accepted, Refusal> {
+    c.accept(TRANSPORT, req)
+        .await
+        .map_err(|e| Refusal { status: StatusCode::SERVICE_UNAVAILABLE, reason: e.to_string(), encoding })
+}
+
+fn count_refusal(c: &Collector, signal: Signal, r: &Refusal) {
+    let reason = if r.status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "malformed" };
+    c.count_refused(signal, TRANSPORT, reason);
+    tracing::debug!(signal = signal.as_str(), reason = %r.reason, "refused OTLP/HTTP request");
+}
+
+async fn logs(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
+    let signal = Signal::Logs;
+    let result = async {
+        let (req, enc): (ExportLogsServiceRequest, _) =
+            decode(&c, &headers, body, "ExportLogsServiceRequest").await.inspect_err(|r| count_refusal(&c, signal, r))?;
+        let acc = store(&c, Request::Logs(req), enc).await?;
+        let partial_success = (acc.rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: acc.rejected as i64,
+            error_message: acc.message,
+        });
+        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &ExportLogsServiceResponse { partial_success }))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn metrics(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
+    let signal = Signal::Metrics;
+    let result = async {
+        let (req, enc): (ExportMetricsServiceRequest, _) = decode(&c, &headers, body, "ExportMetricsServiceRequest")
+            .await
+            .inspect_err(|r| count_refusal(&c, signal, r))?;
+        let acc = store(&c, Request::Metrics(req), enc).await?;
+        let partial_success = (acc.rejected > 0).then(|| ExportMetricsPartialSuccess {
+            rejected_data_points: acc.rejected as i64,
+            error_message: acc.message,
+        });
+        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &ExportMetricsServiceResponse { partial_success }))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn traces(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
+    let signal = Signal::Traces;
+    let result = async {
+        let (req, enc): (ExportTraceServiceRequest, _) = decode(&c, &headers, body, "ExportTraceServiceRequest")
+            .await
+            .inspect_err(|r| count_refusal(&c, signal, r))?;
+        let acc = store(&c, Request::Traces(req), enc).await?;
+        let partial_success = (acc.rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: acc.rejected as i64,
+            error_message: acc.message,
+        });
+        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &ExportTraceServiceResponse { partial_success }))
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
+}

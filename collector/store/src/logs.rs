@@ -1,0 +1,237 @@
+//! Log records in memory, grouped by stream labels as Loki does. Each stream
+//! keeps its entries sorted by time so range queries are binary searches and
+//! retention drops a prefix.
+
+use std::collections::HashMap;
+
+use crate::index::LabelIndex;
+use crate::series::labels_bytes;
+use crate::types::{Labels, LogEntry, Matcher};
+
+/// One line of a stream (the stream labels are stored once per stream).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    /// Nanoseconds since the epoch.
+    pub t_ns: i64,
+    /// The log body.
+    pub line: String,
+    /// Structured metadata.
+    pub metadata: Labels,
+}
+
+impl LogLine {
+    /// Approximate stored size, for size-based retention.
+    pub fn bytes(&self) -> u64 {
+        self.line.len() as u64 + labels_bytes(&self.metadata) + 10
+    }
+}
+
+/// One stream: labels and time-sorted lines.
+#[derive(Debug)]
+pub struct Stream {
+    /// Stream identity.
+    pub labels: Labels,
+    /// Lines sorted by `t_ns` (ties in arrival order).
+    pub lines: Vec<LogLine>,
+}
+
+/// All log streams.
+#[derive(Debug, Default)]
+pub struct LogStore {
+    streams: HashMap<u64, Stream>,
+    by_labels: HashMap<Labels, u64>,
+    index: LabelIndex,
+    next_id: u64,
+    entries: u64,
+}
+
+impl LogStore {
+    /// Adds entries; out-of-order lines are inserted in place (Loki accepts them).
+    pub fn append(&mut self, entries: &[LogEntry]) {
+        for e in entries {
+            self.push(
+                &e.stream,
+                LogLine {
+                    t_ns: e.t_ns,
+                    line: e.line.clone(),
+                    metadata: e.metadata.clone(),
+                },
+            );
+        }
+    }
+
+    /// Adds one line to a stream, creating the stream on first use.
+    pub fn push(&mut self, stream: &Labels, line: LogLine) {
+        let id = match self.by_labels.get(stream) {
+            Some(&id) => id,
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.index.add(id, stream);
+                self.by_labels.insert(stream.clone(), id);
+                self.streams.insert(
+                    id,
+                    Stream {
+                        labels: stream.clone(),
+                        lines: Vec::new(),
+                    },
+                );
+                id
+            }
+        };
+        if let Some(s) = self.streams.get_mut(&id) {
+            if s.lines.last().is_none_or(|l| l.t_ns <= line.t_ns) {
+                s.lines.push(line);
+            } else {
+                let at = s.lines.partition_point(|l| l.t_ns <= line.t_ns);
+                s.lines.insert(at, line);
+            }
+            self.entries += 1;
+        }
+    }
+
+    /// Entries of matching streams with `start <= t <= end`, newest first when
+    /// `backward`, at most `limit`. Ties are broken by stream labels for a
+    /// stable order across calls.
+    pub fn query(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        limit: usize,
+        backward: bool,
+    ) -> Vec<LogEntry> {
+        if limit == 0 || start > end {
+            return Vec::new();
+        }
+        let streams: Vec<&Stream> = match self.index.candidates(matchers) {
+            Some(ids) => ids.iter().filter_map(|id| self.streams.get(id)).collect(),
+            None => self.streams.values().collect(),
+        };
+        let mut picked: Vec<(&Stream, &LogLine)> = Vec::new();
+        for s in streams.into_iter().filter(|s| s.labels.matches(matchers)) {
+            let lo = s.lines.partition_point(|l| l.t_ns < start);
+            let hi = s.lines.partition_point(|l| l.t_ns <= end);
+            let range = s.lines.get(lo..hi).unwrap_or(&[]);
+            // Only the `limit` lines nearest the starting edge can make the cut.
+            let take: &[LogLine] = if backward {
+                &range[range.len().saturating_sub(limit)..]
+            } else {
+                &range[..range.len().min(limit)]
+            };
+            picked.extend(take.iter().map(|l| (s, l)));
+        }
+        picked.sort_by(|a, b| {
+            a.1.t_ns
+                .cmp(&b.1.t_ns)
+                .then_with(|| a.0.labels.cmp(&b.0.labels))
+        });
+        if backward {
+            picked.reverse();
+        }
+        picked.truncate(limit);
+        picked
+            .into_iter()
+            .map(|(s, l)| LogEntry {
+                t_ns: l.t_ns,
+                stream: s.labels.clone(),
+                line: l.line.clone(),
+                metadata: l.metadata.clone(),
+            })
+            .collect()
+    }
+
+    /// Drops lines older than `cutoff_ns` and emptied streams. Returns (lines, bytes).
+    pub fn drop_before(&mut self, cutoff_ns: i64) -> (u64, u64) {
+        let (mut n, mut bytes) = (0u64, 0u64);
+        let mut emptied = Vec::new();
+        for (id, s) in &mut self.streams {
+            let cut = s.lines.partition_point(|l| l.t_ns < cutoff_ns);
+            for l in s.lines.drain(..cut) {
+                n += 1;
+                bytes += l.bytes();
+            }
+            if s.lines.is_empty() {
+                emptied.push(*id);
+            }
+        }
+        for id in emptied {
+            if let Some(s) = self.streams.remove(&id) {
+                self.index.remove(id, &s.labels);
+                self.by_labels.remove(&s.labels);
+                bytes += labels_bytes(&s.labels);
+            }
+        }
+        self.entries -= n;
+        (n, bytes)
+    }
+
+    /// All streams (snapshots, size accounting).
+    pub fn streams(&self) -> impl Iterator<Item = &Stream> {
+        self.streams.values()
+    }
+
+    /// Number of lines held.
+    pub fn len(&self) -> u64 {
+        self.entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::MatchOp;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn entry(t: i64, app: &str, line: &str) -> LogEntry {
+        LogEntry {
+            t_ns: t,
+            stream: l(&[("app", app)]),
+            line: line.into(),
+            metadata: Labels::default(),
+        }
+    }
+
+    #[test]
+    fn forward_backward_limit_and_retention() -> Result<(), regex::Error> {
+        let mut s = LogStore::default();
+        s.append(&[
+            entry(30, "a", "a30"),
+            entry(10, "a", "a10"),
+            entry(20, "b", "b20"),
+            entry(40, "b", "b40"),
+            entry(20, "a", "a20"),
+        ]);
+        let all = [Matcher::new("app", MatchOp::Re, ".+")?];
+        let lines = |v: Vec<LogEntry>| v.into_iter().map(|e| e.line).collect::<Vec<_>>();
+        assert_eq!(
+            lines(s.query(&all, 0, 100, 10, false)),
+            ["a10", "a20", "b20", "a30", "b40"]
+        );
+        assert_eq!(lines(s.query(&all, 0, 100, 2, true)), ["b40", "a30"]);
+        assert_eq!(
+            lines(s.query(&all, 20, 30, 10, true)),
+            ["a30", "b20", "a20"]
+        );
+        assert_eq!(
+            lines(s.query(&[Matcher::new("app", MatchOp::Eq, "a")?], 0, 100, 2, false)),
+            ["a10", "a20"]
+        );
+        assert_eq!(
+            lines(s.query(&[Matcher::new("app", MatchOp::Ne, "a")?], 0, 100, 9, false)),
+            ["b20", "b40"]
+        );
+        assert_eq!(s.drop_before(25).0, 3);
+        assert_eq!(lines(s.query(&all, 0, 100, 10, false)), ["a30", "b40"]);
+        assert_eq!(s.len(), 2);
+        Ok(())
+    }
+}

@@ -1,0 +1,415 @@
+//! [`Store`]: ties the in-memory head, logs and spans to the WAL and snapshots.
+//!
+//! Lock order is always `data lock (head | logs | spans) → WAL mutex`; the WAL
+//! write happens under the data lock so WAL order equals memory order, and
+//! the fsync happens after both are released (group commit in [`Wal::sync`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::checkpoint::{self, Covered};
+use crate::config::{StoreConfig, check_labels, check_logs, check_spans};
+use crate::error::StoreError;
+use crate::logs::LogStore;
+use crate::record::{self, WalRecord};
+use crate::report::{AppendReport, MaintainReport, StoreStats};
+use crate::retention;
+use crate::segment::{read_file, scan};
+use crate::series::Head;
+use crate::spans::SpanStore;
+use crate::types::{Labels, LogEntry, Matcher, SeriesSamples, SpanEntry};
+use crate::wal::{self, Pos, SEGMENT_SIZE, Wal};
+
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The embedded store. `Send + Sync`; share it behind an `Arc` and call it
+/// from async code via `spawn_blocking` (appends fsync).
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    cfg: StoreConfig,
+    head: RwLock<Head>,
+    logs: RwLock<LogStore>,
+    spans: RwLock<SpanStore>,
+    wal: Wal,
+    maintain_lock: Mutex<()>,
+    snapshot_bytes: AtomicU64,
+    corrupt_records: AtomicU64,
+    orphan_samples: AtomicU64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`: loads the latest
+    /// snapshot, then replays the WAL segments after it. A torn or corrupt
+    /// WAL tail is truncated with a warning; a corrupt record inside an older
+    /// segment skips the rest of that segment (warned and counted in
+    /// [`StoreStats::corrupt_records`]). Only I/O errors make this fail.
+    pub fn open(dir: &Path, cfg: StoreConfig) -> Result<Store, StoreError> {
+        let wal_dir = dir.join("wal");
+        fs::create_dir_all(&wal_dir).map_err(|e| StoreError::io(&wal_dir, e))?;
+        let (snaps, tmps) = checkpoint::list_snapshots(dir)?;
+        for t in tmps {
+            fs::remove_file(&t).map_err(|e| StoreError::io(&t, e))?;
+        }
+        let mut loaded = match snaps.last() {
+            Some((n, path)) => checkpoint::load(path, *n)?,
+            None => checkpoint::Loaded::default(),
+        };
+        let mut snapshot_bytes = 0;
+        for (i, (_, path)) in snaps.iter().enumerate() {
+            if i + 1 < snaps.len() {
+                fs::remove_file(path).map_err(|e| StoreError::io(path, e))?;
+            } else {
+                snapshot_bytes = fs::metadata(path)
+                    .map_err(|e| StoreError::io(path, e))?
+                    .len();
+            }
+        }
+        let start = Pos {
+            segment: loaded.wal_start,
+            offset: 0,
+        };
+        let covered = loaded.covered.unwrap_or(Covered {
+            metrics: start,
+            logs: start,
+            spans: start,
+        });
+        let mut replay = Replay {
+            covered,
+            remap: HashMap::new(),
+            corrupt: loaded.corrupt,
+            orphans: 0,
+        };
+        let segments = wal::list_segments(&wal_dir)?;
+        let last = segments.keys().next_back().copied();
+        let mut existing = BTreeMap::new();
+        for (&index, path) in &segments {
+            if index < loaded.wal_start {
+                // Covered by the snapshot; a crash stopped the cleanup.
+                fs::remove_file(path).map_err(|e| StoreError::io(path, e))?;
+                continue;
+            }
+            let size = replay.segment(&mut loaded, index, path, Some(index) == last)?;
+            existing.insert(index, size);
+        }
+        let next = last.map_or(loaded.wal_start, |l| (l + 1).max(loaded.wal_start));
+        let wal = Wal::open(&wal_dir, next, existing, SEGMENT_SIZE)?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            cfg,
+            head: RwLock::new(loaded.head),
+            logs: RwLock::new(loaded.logs),
+            spans: RwLock::new(loaded.spans),
+            wal,
+            maintain_lock: Mutex::new(()),
+            snapshot_bytes: AtomicU64::new(snapshot_bytes),
+            corrupt_records: AtomicU64::new(replay.corrupt),
+            orphan_samples: AtomicU64::new(replay.orphans),
+        })
+    }
+
+    /// Durable append: returns `Ok` only after the data is in the WAL and
+    /// fsynced. Samples at or before the series' last timestamp are skipped
+    /// and counted (same t and value bits = duplicate, else out of order). A
+    /// batch breaking an input limit is rejected whole with `Invalid`.
+    pub fn append_samples(&self, batch: &[SeriesSamples]) -> Result<AppendReport, StoreError> {
+        for ss in batch {
+            if ss.labels.pairs().is_empty() {
+                return Err(StoreError::invalid("series with an empty label set"));
+            }
+            check_labels("series", &ss.labels)?;
+        }
+        let mut head = write(&self.head);
+        let plan = head.plan(batch);
+        let report = plan.report;
+        if plan.samples.is_empty() && plan.new_series.is_empty() {
+            return Ok(report);
+        }
+        let buf = record::encode_samples(
+            &plan.samples,
+            record::encode_series(&plan.new_series, Vec::new()),
+        );
+        let seq = self.wal.write(&buf)?;
+        head.apply(plan);
+        drop(head);
+        self.wal.sync(seq)?;
+        Ok(report)
+    }
+
+    /// Durable append of log entries (same guarantee as [`Store::append_samples`]).
+    pub fn append_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        check_logs(entries)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let buf = record::encode_logs(entries, Vec::new());
+        let mut logs = write(&self.logs);
+        let seq = self.wal.write(&buf)?;
+        logs.append(entries);
+        drop(logs);
+        self.wal.sync(seq)
+    }
+
+    /// Durable append of spans (same guarantee as [`Store::append_samples`]).
+    pub fn append_spans(&self, spans: &[SpanEntry]) -> Result<(), StoreError> {
+        check_spans(spans)?;
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let buf = record::encode_spans(spans, Vec::new());
+        let mut store = write(&self.spans);
+        let seq = self.wal.write(&buf)?;
+        store.append(spans);
+        drop(store);
+        self.wal.sync(seq)
+    }
+
+    /// Series matching all matchers with their samples in `[start_ms, end_ms]`
+    /// (inclusive), sorted by labels; series without samples there are omitted.
+    pub fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<SeriesSamples> {
+        let head = read(&self.head);
+        let mut out: Vec<SeriesSamples> = head
+            .matching(matchers)
+            .filter_map(|s| {
+                let samples = s.samples_in(start_ms, end_ms);
+                (!samples.is_empty()).then(|| SeriesSamples {
+                    labels: s.labels.clone(),
+                    samples,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
+    /// Label sets of matching series with at least one sample in `[start_ms, end_ms]`, sorted.
+    pub fn series(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<Labels> {
+        let head = read(&self.head);
+        let mut out: Vec<Labels> = head
+            .matching(matchers)
+            .filter(|s| s.has_samples_in(start_ms, end_ms))
+            .map(|s| s.labels.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Label names of those series, sorted and unique.
+    pub fn label_names(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<String> {
+        let head = read(&self.head);
+        let mut names = BTreeSet::new();
+        for s in head
+            .matching(matchers)
+            .filter(|s| s.has_samples_in(start_ms, end_ms))
+        {
+            names.extend(s.labels.pairs().iter().map(|(k, _)| k.as_str()));
+        }
+        names.into_iter().map(str::to_string).collect()
+    }
+
+    /// Values of label `name` on those series, sorted and unique.
+    pub fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Vec<String> {
+        let head = read(&self.head);
+        let mut values = BTreeSet::new();
+        for s in head.matching(matchers) {
+            if let Some(v) = s.labels.get(name)
+                && !values.contains(v)
+                && s.has_samples_in(start_ms, end_ms)
+            {
+                values.insert(v);
+            }
+        }
+        values.into_iter().map(str::to_string).collect()
+    }
+
+    /// Log entries whose stream matches, `t` in `[start_ns, end_ns]`, newest
+    /// first if `backward`, at most `limit`.
+    pub fn logs(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        limit: usize,
+        backward: bool,
+    ) -> Vec<LogEntry> {
+        read(&self.logs).query(matchers, start_ns, end_ns, limit, backward)
+    }
+
+    /// All spans of one trace, in the order written.
+    pub fn trace(&self, trace_id: &[u8; 16]) -> Vec<SpanEntry> {
+        read(&self.spans).trace(trace_id)
+    }
+
+    /// Applies retention (age, then size) and writes a snapshot so the WAL
+    /// segments it covers can be deleted. Safe to call concurrently with
+    /// appends; concurrent `maintain` calls run one after the other.
+    pub fn maintain(&self, now_ms: i64) -> Result<MaintainReport, StoreError> {
+        let _one = self
+            .maintain_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut rep = MaintainReport::default();
+        self.drop_before(
+            retention::age_cutoff_ms(now_ms, self.cfg.retention),
+            &mut rep,
+        );
+        if self.cfg.max_bytes > 0 {
+            let hist =
+                retention::histogram(&read(&self.head), &read(&self.logs), &read(&self.spans));
+            if let Some(cut) = retention::size_cutoff_ms(&hist, self.cfg.max_bytes / 10 * 9) {
+                self.drop_before(cut, &mut rep);
+                rep.size_cutoff_ms = Some(cut);
+            }
+        }
+        let n = self.wal.cut()?;
+        let size =
+            match checkpoint::write(&self.dir, n, &self.head, &self.logs, &self.spans, &self.wal) {
+                Ok(size) => size,
+                Err(e) => {
+                    let _ = fs::remove_file(
+                        checkpoint::snapshot_path(&self.dir, n).with_extension("tmp"),
+                    );
+                    return Err(e);
+                }
+            };
+        self.snapshot_bytes.store(size, Ordering::Release);
+        let (snaps, _) = checkpoint::list_snapshots(&self.dir)?;
+        for (old, path) in snaps.into_iter().filter(|(i, _)| *i < n) {
+            fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+            tracing::debug!(old, "removed superseded snapshot");
+        }
+        self.wal.remove_before(n)?;
+        rep.disk_bytes = size + self.wal.disk_bytes();
+        Ok(rep)
+    }
+
+    fn drop_before(&self, cutoff_ms: i64, rep: &mut MaintainReport) {
+        let (series, samples, b1) = write(&self.head).drop_before(cutoff_ms);
+        let (logs, b2) = write(&self.logs).drop_before(retention::ms_to_ns(cutoff_ms));
+        let (spans, b3) = write(&self.spans).drop_before(retention::ms_to_ns(cutoff_ms));
+        rep.series_dropped += series;
+        rep.samples_dropped += samples;
+        rep.logs_dropped += logs;
+        rep.spans_dropped += spans;
+        rep.bytes_freed += b1 + b2 + b3;
+    }
+
+    /// Current sizes (walks all series; cheap enough for a scrape every few seconds).
+    pub fn stats(&self) -> StoreStats {
+        let (mut samples, mut bytes) = (0, 0);
+        let head = read(&self.head);
+        let series = head.len() as u64;
+        for (_, s) in head.iter() {
+            samples += s.sample_count();
+            bytes += s.chunk_bytes();
+        }
+        drop(head);
+        StoreStats {
+            series,
+            samples_in_memory: samples,
+            chunk_bytes: bytes,
+            disk_bytes: self.snapshot_bytes.load(Ordering::Acquire) + self.wal.disk_bytes(),
+            log_entries: read(&self.logs).len(),
+            spans: read(&self.spans).len(),
+            corrupt_records: self.corrupt_records.load(Ordering::Relaxed),
+            orphan_samples: self.orphan_samples.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// State carried across segments while replaying the WAL.
+struct Replay {
+    covered: Covered,
+    /// WAL ref → ref in use (they differ when a snapshot already had the labels).
+    remap: HashMap<u64, u64>,
+    corrupt: u64,
+    orphans: u64,
+}
+
+impl Replay {
+    /// Replays one segment; returns its size after any truncation.
+    fn segment(
+        &mut self,
+        st: &mut checkpoint::Loaded,
+        index: u64,
+        path: &Path,
+        is_last: bool,
+    ) -> Result<u64, StoreError> {
+        let buf = read_file(path)?;
+        let sc = scan(&buf);
+        let mut damage = sc.damage.map(|d| (sc.valid_len, d));
+        for r in &sc.records {
+            let pos = Pos {
+                segment: index,
+                offset: r.offset,
+            };
+            match record::decode(r.kind, r.payload) {
+                Ok(rec) => self.apply(st, pos, rec),
+                Err(reason) => {
+                    damage = Some((r.offset, reason));
+                    break;
+                }
+            }
+        }
+        let Some((offset, reason)) = damage else {
+            return Ok(buf.len() as u64);
+        };
+        self.corrupt += 1;
+        if is_last {
+            tracing::warn!(path = %path.display(), offset, %reason, "truncating torn WAL tail");
+            let f = fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| StoreError::io(path, e))?;
+            f.set_len(offset)
+                .and_then(|()| f.sync_all())
+                .map_err(|e| StoreError::io(path, e))?;
+            Ok(offset)
+        } else {
+            tracing::warn!(path = %path.display(), offset, %reason, "corrupt WAL record; skipping the rest of this segment");
+            Ok(buf.len() as u64)
+        }
+    }
+
+    fn apply(&mut self, st: &mut checkpoint::Loaded, pos: Pos, rec: WalRecord) {
+        match rec {
+            WalRecord::Series(list) if pos >= self.covered.metrics => {
+                for (r, labels) in list {
+                    let used = st.head.create(r, labels);
+                    st.head.bump_next_ref(r.saturating_add(1));
+                    self.remap.insert(r, used);
+                }
+            }
+            WalRecord::Samples(list) if pos >= self.covered.metrics => {
+                for (r, samples) in list {
+                    let r = self.remap.get(&r).copied().unwrap_or(r);
+                    if !st.head.replay_samples(r, &samples) {
+                        self.orphans += samples.len() as u64;
+                    }
+                }
+            }
+            WalRecord::Logs(entries) if pos >= self.covered.logs => st.logs.append(&entries),
+            WalRecord::Spans(spans) if pos >= self.covered.spans => st.spans.append(&spans),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

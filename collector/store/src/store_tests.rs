@@ -1,0 +1,567 @@
+//! End-to-end tests of the store: durability, recovery from damage,
+//! checkpoints, retention and queries.
+
+use std::error::Error;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::types::{MatchOp, Sample};
+
+type R = Result<(), Box<dyn Error>>;
+
+const STALE: u64 = 0x7ff0000000000002;
+
+fn l(pairs: &[(&str, &str)]) -> Labels {
+    Labels::from_pairs(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn m(name: &str, op: MatchOp, value: &str) -> Result<Matcher, regex::Error> {
+    Matcher::new(name, op, value)
+}
+
+fn series(name: &str, job: &str, from: i64, n: i64) -> SeriesSamples {
+    SeriesSamples {
+        labels: l(&[("__name__", name), ("job", job)]),
+        samples: (0..n)
+            .map(|i| Sample {
+                t: from + i * 15_000,
+                v: (i * 7) as f64 / 10.0,
+            })
+            .collect(),
+    }
+}
+
+fn log(t: i64, app: &str, line: &str) -> LogEntry {
+    LogEntry {
+        t_ns: t,
+        stream: l(&[("app", app)]),
+        line: line.into(),
+        metadata: l(&[("trace_id", "ab")]),
+    }
+}
+
+fn span(id: u8, t: i64, p: u8) -> SpanEntry {
+    SpanEntry {
+        trace_id: [id; 16],
+        t_ns: t,
+        payload: vec![p; 10],
+    }
+}
+
+/// Series rendered as text with (t, value bits) pairs, for exact comparison.
+type Dump = Vec<(String, Vec<(i64, u64)>)>;
+
+fn everything(s: &Store) -> Result<Dump, regex::Error> {
+    Ok(
+        s.select(&[m("__name__", MatchOp::Re, ".*")?], i64::MIN, i64::MAX)
+            .into_iter()
+            .map(|ss| {
+                (
+                    ss.labels.to_string(),
+                    ss.samples.iter().map(|x| (x.t, x.v.to_bits())).collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn all_logs(s: &Store) -> Result<Vec<LogEntry>, regex::Error> {
+    Ok(s.logs(
+        &[m("app", MatchOp::Re, ".+")?],
+        i64::MIN,
+        i64::MAX,
+        usize::MAX,
+        false,
+    ))
+}
+
+fn wal_segments(dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
+    Ok(wal::list_segments(&dir.join("wal"))?
+        .into_values()
+        .collect())
+}
+
+fn fill(s: &Store, from: i64) -> R {
+    let mut stale = series("up", "a", from, 3);
+    stale.samples.push(Sample {
+        t: from + 45_000,
+        v: f64::from_bits(STALE),
+    });
+    s.append_samples(&[
+        series("cpu", "a", from, 300),
+        series("cpu", "b", from, 10),
+        stale,
+    ])?;
+    s.append_logs(&[
+        log(from + 2, "api", "two"),
+        log(from + 1, "api", "one"),
+        log(from + 1, "db", "x"),
+    ])?;
+    s.append_spans(&[span(1, from, 1), span(2, from, 2), span(1, from + 1, 3)])?;
+    Ok(())
+}
+
+#[test]
+fn reopen_without_maintain_keeps_everything() -> R {
+    let dir = tempfile::tempdir()?;
+    let (samples, logs, spans) = {
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        fill(&s, 1_000_000)?;
+        (everything(&s)?, all_logs(&s)?, s.trace(&[1; 16]))
+    };
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert_eq!(everything(&s)?, samples);
+    assert_eq!(all_logs(&s)?, logs);
+    assert_eq!(s.trace(&[1; 16]), spans);
+    let stale = s.select(&[m("__name__", MatchOp::Eq, "up")?], 0, i64::MAX);
+    assert_eq!(
+        stale[0].samples[3].v.to_bits(),
+        STALE,
+        "stale marker must survive the WAL bit-exact"
+    );
+    assert_eq!(s.stats().samples_in_memory, 314);
+    Ok(())
+}
+
+#[test]
+fn checkpoint_then_appends_then_reopen_has_everything_once() -> R {
+    let dir = tempfile::tempdir()?;
+    let want = {
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        fill(&s, 1_000_000)?;
+        s.maintain(1_000_000)?;
+        fill(&s, 10_000_000)?;
+        s.maintain(10_000_000)?;
+        fill(&s, 20_000_000)?;
+        (everything(&s)?, all_logs(&s)?, s.trace(&[1; 16]), s.stats())
+    };
+    assert_eq!(want.1.len(), 9);
+    assert_eq!(want.2.len(), 6);
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert_eq!(everything(&s)?, want.0);
+    assert_eq!(all_logs(&s)?, want.1);
+    assert_eq!(s.trace(&[1; 16]), want.2);
+    assert_eq!(s.stats().samples_in_memory, want.3.samples_in_memory);
+    assert_eq!(s.stats().corrupt_records, 0);
+    // New series after reopen must not collide with refs still in the WAL.
+    s.append_samples(&[series("new", "z", 30_000_000, 2)])?;
+    drop(s);
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert_eq!(everything(&s)?.len(), want.0.len() + 1);
+    Ok(())
+}
+
+#[test]
+fn crash_between_snapshot_rename_and_wal_cleanup_does_not_double_apply() -> R {
+    let dir = tempfile::tempdir()?;
+    let saved = dir.path().join("saved");
+    fs::create_dir(&saved)?;
+    let want = {
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        fill(&s, 1_000_000)?;
+        for p in wal_segments(dir.path())? {
+            fs::copy(&p, saved.join(p.file_name().ok_or("name")?))?;
+        }
+        s.maintain(1_000_000)?;
+        fill(&s, 5_000_000)?;
+        (everything(&s)?, all_logs(&s)?, s.trace(&[2; 16]))
+    };
+    // Put the deleted segments back, as if the crash hit before the delete.
+    for e in fs::read_dir(&saved)? {
+        let e = e?;
+        fs::copy(e.path(), dir.path().join("wal").join(e.file_name()))?;
+    }
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert_eq!(everything(&s)?, want.0);
+    assert_eq!(all_logs(&s)?, want.1);
+    assert_eq!(s.trace(&[2; 16]), want.2);
+    Ok(())
+}
+
+#[test]
+fn torn_tail_is_truncated_and_earlier_data_kept() -> R {
+    let dir = tempfile::tempdir()?;
+    {
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        s.append_samples(&[series("cpu", "a", 0, 5)])?;
+        s.append_samples(&[series("cpu", "a", 75_000, 5)])?;
+    }
+    let seg = wal_segments(dir.path())?.pop().ok_or("no segment")?;
+    let len = fs::metadata(&seg)?.len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)?
+        .set_len(len - 3)?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    let got = s.select(&[], 0, i64::MAX);
+    assert_eq!(
+        got[0].samples.len(),
+        5,
+        "the torn second append is gone, the first stays"
+    );
+    assert_eq!(s.stats().corrupt_records, 1);
+    // Appends after recovery survive another reopen, and garbage at the end is handled too.
+    s.append_samples(&[series("cpu", "a", 75_000, 5)])?;
+    drop(s);
+    let seg = wal_segments(dir.path())?.pop().ok_or("no segment")?;
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&seg)?
+        .write_all_garbage()?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert_eq!(s.select(&[], 0, i64::MAX)[0].samples.len(), 10);
+    Ok(())
+}
+
+trait Garbage {
+    fn write_all_garbage(self) -> std::io::Result<()>;
+}
+impl Garbage for fs::File {
+    fn write_all_garbage(mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        self.write_all(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    }
+}
+
+#[test]
+fn corrupt_record_mid_wal_skips_rest_of_segment_only() -> R {
+    let dir = tempfile::tempdir()?;
+    for (i, job) in ["a", "b", "c"].iter().enumerate() {
+        // Each open starts a new segment, so this makes three segments.
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        s.append_samples(&[series("cpu", job, 0, 5)])?;
+        s.append_logs(&[log(i as i64, "api", job)])?;
+    }
+    let segs = wal_segments(dir.path())?;
+    let first = segs
+        .iter()
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.len() > 0))
+        .ok_or("no data")?;
+    let mut bytes = fs::read(first)?;
+    bytes[12] ^= 0x55; // inside the first record's payload
+    fs::write(first, &bytes)?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    let jobs: Vec<String> = s
+        .series(&[], 0, i64::MAX)
+        .iter()
+        .filter_map(|l| l.get("job").map(str::to_string))
+        .collect();
+    assert_eq!(jobs, ["b", "c"]);
+    assert_eq!(all_logs(&s)?.len(), 2);
+    assert_eq!(s.stats().corrupt_records, 1);
+    Ok(())
+}
+
+#[test]
+fn garbage_snapshot_does_not_panic() -> R {
+    let dir = tempfile::tempdir()?;
+    {
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        fill(&s, 1_000_000)?;
+        s.maintain(1_000_000)?;
+    }
+    let (snaps, _) = checkpoint::list_snapshots(dir.path())?;
+    let path = &snaps.last().ok_or("no snapshot")?.1;
+    let mut bytes = fs::read(path)?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    fs::write(path, &bytes)?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert!(s.stats().corrupt_records >= 1);
+    Ok(())
+}
+
+#[test]
+fn out_of_order_and_duplicates_are_counted() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    let lab = l(&[("__name__", "x")]);
+    let mk = |v: &[(i64, f64)]| SeriesSamples {
+        labels: lab.clone(),
+        samples: v.iter().map(|&(t, v)| Sample { t, v }).collect(),
+    };
+    let r = s.append_samples(&[mk(&[(10, 1.0), (20, 2.0)])])?;
+    assert_eq!((r.samples_appended, r.series_created), (2, 1));
+    let r = s.append_samples(&[
+        mk(&[(20, 2.0), (20, 3.0), (5, 1.0), (30, 3.0)]),
+        mk(&[(30, 3.0), (40, 4.0)]),
+    ])?;
+    assert_eq!(
+        (
+            r.samples_appended,
+            r.samples_duplicate,
+            r.samples_out_of_order,
+            r.series_created
+        ),
+        (2, 2, 2, 0)
+    );
+    assert_eq!(s.select(&[], 0, 100)[0].samples.len(), 4);
+    Ok(())
+}
+
+#[test]
+fn invalid_input_is_rejected_whole() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    let big = "x".repeat(crate::config::MAX_LABEL_BYTES + 1);
+    let bad = SeriesSamples {
+        labels: l(&[("a", &big)]),
+        samples: vec![Sample { t: 1, v: 1.0 }],
+    };
+    assert!(matches!(
+        s.append_samples(&[series("ok", "a", 0, 1), bad]),
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(s.select(&[], 0, i64::MAX).is_empty());
+    let mut e = log(1, "a", "x");
+    e.line = "y".repeat(crate::config::MAX_LOG_LINE_BYTES + 1);
+    assert!(matches!(
+        s.append_logs(&[e]),
+        Err(StoreError::Invalid { .. })
+    ));
+    Ok(())
+}
+
+#[test]
+fn queries_with_all_matcher_ops() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    s.append_samples(&[
+        series("cpu", "api", 0, 10),
+        series("cpu", "db", 0, 10),
+        series("mem", "api", 1_000_000, 10),
+    ])?;
+    let names = |v: Vec<Labels>| v.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    let cpu = m("__name__", MatchOp::Eq, "cpu")?;
+    assert_eq!(
+        s.select(&[cpu.clone(), m("job", MatchOp::Ne, "api")?], 0, i64::MAX)
+            .len(),
+        1
+    );
+    assert_eq!(
+        names(s.series(&[m("job", MatchOp::Re, "a.*")?], 0, i64::MAX)),
+        [
+            r#"{__name__="cpu", job="api"}"#,
+            r#"{__name__="mem", job="api"}"#
+        ]
+    );
+    assert_eq!(
+        names(s.series(&[m("__name__", MatchOp::Nre, "c.u")?], 0, i64::MAX)),
+        [r#"{__name__="mem", job="api"}"#]
+    );
+    // Time range: mem starts at 1_000_000, cpu ends at 135_000.
+    assert_eq!(s.series(&[], 200_000, 2_000_000).len(), 1);
+    assert_eq!(
+        s.label_values("job", std::slice::from_ref(&cpu), 0, i64::MAX),
+        ["api", "db"]
+    );
+    assert_eq!(
+        s.label_values("__name__", &[], 140_000, 999_999),
+        Vec::<String>::new()
+    );
+    assert_eq!(s.label_values("__name__", &[], 0, i64::MAX), ["cpu", "mem"]);
+    assert_eq!(
+        s.label_names(&[m("job", MatchOp::Eq, "db")?], 0, i64::MAX),
+        ["__name__", "job"]
+    );
+    let sel = s.select(&[cpu, m("job", MatchOp::Eq, "db")?], 15_000, 45_000);
+    assert_eq!(
+        sel[0].samples.iter().map(|x| x.t).collect::<Vec<_>>(),
+        [15_000, 30_000, 45_000]
+    );
+    // A missing label matches "": `job=""` selects nothing here, `foo!~".+"` everything.
+    assert!(
+        s.select(&[m("job", MatchOp::Eq, "")?], 0, i64::MAX)
+            .is_empty()
+    );
+    assert_eq!(
+        s.select(&[m("foo", MatchOp::Nre, ".+")?], 0, i64::MAX)
+            .len(),
+        3
+    );
+    Ok(())
+}
+
+#[test]
+fn logs_and_traces_through_the_store() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    s.append_logs(&[
+        log(3, "api", "c"),
+        log(1, "api", "a"),
+        log(2, "db", "b"),
+        log(4, "api", "d"),
+    ])?;
+    let lines = |v: Vec<LogEntry>| v.into_iter().map(|e| e.line).collect::<Vec<_>>();
+    let api = [m("app", MatchOp::Eq, "api")?];
+    assert_eq!(lines(s.logs(&api, 0, 10, 10, false)), ["a", "c", "d"]);
+    assert_eq!(lines(s.logs(&api, 0, 10, 2, true)), ["d", "c"]);
+    assert_eq!(lines(s.logs(&api, 2, 3, 10, true)), ["c"]);
+    assert_eq!(
+        lines(s.logs(&[m("app", MatchOp::Re, ".*")?], 0, 10, 3, false)),
+        ["a", "b", "c"]
+    );
+    s.append_spans(&[span(9, 5, 1), span(8, 5, 2), span(9, 4, 3)])?;
+    assert_eq!(s.trace(&[9; 16]), vec![span(9, 5, 1), span(9, 4, 3)]);
+    assert_eq!(s.stats().spans, 3);
+    Ok(())
+}
+
+#[test]
+fn retention_by_age() -> R {
+    let dir = tempfile::tempdir()?;
+    let cfg = StoreConfig {
+        retention: Duration::from_secs(3600),
+        max_bytes: 0,
+    };
+    let s = Store::open(dir.path(), cfg.clone())?;
+    let hour = 3_600_000i64;
+    // 240 samples = 2 chunks; the first chunk spans 0..1785 s.
+    s.append_samples(&[series("old", "a", 0, 10), series("cpu", "a", 0, 240)])?;
+    s.append_logs(&[
+        log(0, "api", "old"),
+        log(3 * hour * 1_000_000, "api", "new"),
+    ])?;
+    s.append_spans(&[span(1, 0, 1), span(1, 3 * hour * 1_000_000, 2)])?;
+    let rep = s.maintain(hour + 1_800_000)?;
+    assert_eq!(
+        (
+            rep.series_dropped,
+            rep.samples_dropped,
+            rep.logs_dropped,
+            rep.spans_dropped
+        ),
+        (1, 130, 1, 1)
+    );
+    assert!(rep.bytes_freed > 0);
+    assert_eq!(s.select(&[], 0, i64::MAX).len(), 1);
+    drop(s);
+    let s = Store::open(dir.path(), cfg)?;
+    assert_eq!(s.stats().samples_in_memory, 120);
+    assert_eq!(all_logs(&s)?.len(), 1);
+    assert_eq!(s.trace(&[1; 16]).len(), 1);
+    Ok(())
+}
+
+#[test]
+fn retention_by_size_drops_oldest_first() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Store::open(
+        dir.path(),
+        StoreConfig {
+            retention: Duration::from_secs(1 << 40),
+            max_bytes: 0,
+        },
+    )?;
+    let line = "z".repeat(1000);
+    for i in 0..200i64 {
+        let t_ms = i * 60_000;
+        s.append_logs(&[LogEntry {
+            t_ns: t_ms * 1_000_000,
+            stream: l(&[("app", "a")]),
+            line: line.clone(),
+            metadata: Labels::default(),
+        }])?;
+    }
+    let full = s.maintain(0)?.disk_bytes;
+    assert!(full > 200_000);
+    drop(s);
+    let cfg = StoreConfig {
+        retention: Duration::from_secs(1 << 40),
+        max_bytes: 100_000,
+    };
+    let s = Store::open(dir.path(), cfg)?;
+    let rep = s.maintain(0)?;
+    assert!(
+        rep.disk_bytes <= 100_000,
+        "disk {} over limit",
+        rep.disk_bytes
+    );
+    assert!(
+        rep.logs_dropped >= 100 && rep.logs_dropped < 120,
+        "dropped {}",
+        rep.logs_dropped
+    );
+    let left = all_logs(&s)?;
+    assert_eq!(
+        left.last().map(|e| e.t_ns),
+        Some(199 * 60_000 * 1_000_000),
+        "newest kept"
+    );
+    assert!(
+        left.first()
+            .is_some_and(|e| e.t_ns >= rep.size_cutoff_ms.unwrap_or(0) * 1_000_000)
+    );
+    assert_eq!(s.stats().disk_bytes, rep.disk_bytes);
+    Ok(())
+}
+
+#[test]
+fn concurrent_appends_during_maintain_are_all_recovered() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Arc::new(Store::open(dir.path(), StoreConfig::default())?);
+    let mut handles = Vec::new();
+    for w in 0..4i64 {
+        let s = Arc::clone(&s);
+        handles.push(std::thread::spawn(move || -> Result<(), StoreError> {
+            for i in 0..50i64 {
+                s.append_samples(&[series("c", &w.to_string(), i * 1_000_000, 3)])?;
+                s.append_logs(&[log(i, &w.to_string(), "l")])?;
+                s.append_spans(&[span(w as u8, i, 0)])?;
+            }
+            Ok(())
+        }));
+    }
+    for _ in 0..5 {
+        s.maintain(0)?;
+    }
+    for h in handles {
+        h.join().map_err(|_| "writer panicked")??;
+    }
+    let want = (everything(&s)?, all_logs(&s)?.len(), s.stats());
+    assert_eq!(want.1, 200);
+    drop(s);
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert_eq!(everything(&s)?, want.0);
+    assert_eq!(all_logs(&s)?.len(), 200);
+    assert_eq!(s.stats().spans, 200);
+    assert_eq!(s.stats().samples_in_memory, 600);
+    Ok(())
+}
+
+#[test]
+fn store_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Store>();
+}
+
+#[test]
+fn replay_skips_records_already_in_the_snapshot() -> R {
+    let dir = tempfile::tempdir()?;
+    let want = {
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        fill(&s, 1_000_000)?;
+        // Appends between the WAL cut and the snapshot land in segment N but
+        // are also in the snapshot: replay must skip them by position.
+        let n = s.wal.cut()?;
+        fill(&s, 2_000_000)?;
+        checkpoint::write(&s.dir, n, &s.head, &s.logs, &s.spans, &s.wal)?;
+        s.wal.remove_before(n)?;
+        fill(&s, 3_000_000)?;
+        (everything(&s)?, all_logs(&s)?, s.trace(&[1; 16]))
+    };
+    assert_eq!((want.1.len(), want.2.len()), (9, 6));
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert_eq!(everything(&s)?, want.0);
+    assert_eq!(all_logs(&s)?, want.1);
+    assert_eq!(s.trace(&[1; 16]), want.2);
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Shared harness for the end-to-end tests: start the real `sextant` binary
+//! on free loopback ports in a temporary directory, talk HTTP to it, and
+//! run the Python OpenTelemetry SDK installed by `scripts/test.sh`.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// A running collector process and its addresses.
+pub struct Collector {
+    pub child: Child,
+    pub data_dir: PathBuf,
+    pub http: String,
+    pub otlp_http: String,
+    pub otlp_grpc: String,
+}
+
+impl Collector {
+    /// Starts `sextant collector` with all listeners on free ports.
+    pub fn start(data_dir: &Path) -> Collector {
+        let (http, otlp_http, otlp_grpc) = (
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+        );
+        Collector::start_on(data_dir, http, otlp_http, otlp_grpc)
+    }
+
+    /// Starts `sextant collector` on the given addresses (for restarts).
+    pub fn start_on(data_dir: &Path, http: String, otlp_http: String, otlp_grpc: String) -> Collector {
+        let log = std::fs::File::create(data_dir.with_extension("log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .args(["collector", "--data-dir"])
+            .arg(data_dir)
+            .args(["--http-listen", &http, "--otlp-http-listen", &otlp_http, "--otlp-grpc-listen", &otlp_grpc])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn sextant collector");
+        let c = Collector { child, data_dir: data_dir.to_path_buf(), http, otlp_http, otlp_grpc };
+        c.wait_ready();
+        c
+    }
+
+    /// Waits until `/readyz` answers, failing the test after 30 s.
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if ureq::get(&format!("http://{}/readyz", self.http)).call().is_ok()
+                && std::net::TcpStream::connect(&self.otlp_http).is_ok()
+                && std::net::TcpStream::connect(&self.otlp_grpc).is_ok()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "collector did not become ready; see {}", self.log_path().display());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.with_extension("log")
+    }
+
+    /// `kill -9`: no shutdown path runs.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL the collector");
+        self.child.wait().expect("reap the collector");
+    }
+
+    /// GET on the HTTP API, parsed as JSON.
+    pub fn get_json(&self, path_and_query: &str) -> serde_json::Value {
+        get_json(&format!("http://{}{path_and_query}", self.http))
+    }
+
+    /// Whether the collector process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET `url` and parse the JSON body, whatever the status.
+pub fn get_json(url: &str) -> serde_json::Value {
+    let resp = ureq::get(url).config().http_status_as_error(false).build().call().expect("GET");
+    let body = resp.into_body().read_to_string().expect("body");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {body}"))
+}
+
+/// POST raw bytes; returns status and body text.
+pub fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    try_post(url, headers, body).unwrap_or_else(|e| panic!("POST {url}: {e}"))
+}
+
+/// POST raw bytes; a transport error (connection refused, reset) is an `Err`.
+pub fn try_post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<(u16, String), String> {
+    let mut req = ureq::post(url).config().http_status_as_error(false).build();
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send(body).map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().with_config().limit(10 << 20).read_to_vec().map_err(|e| e.to_string())?;
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// URL-encodes a query parameter value.
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The virtualenv Python with the OpenTelemetry SDK. `scripts/test.sh` sets
+/// it up; running these tests without it is a setup error, not a skip.
+pub fn python() -> String {
+    std::env::var("SEXTANT_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("SEXTANT_TEST_PYTHON is not set: run the tests with `bash scripts/test.sh`, which installs the OpenTelemetry SDK")
+    })
+}
+
+/// Polls `f` until it returns `Some`, failing after `timeout`.
+pub fn eventually<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
