@@ -1,6 +1,9 @@
 //! Agent export overhead: items/s through submit → batch → gzip → HTTP to a
 //! local sink that discards, and through the disk-queue path (collector down).
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::time::Duration;
 
 use axum::Router;
@@ -34,6 +37,7 @@ fn request(seed: usize) -> ExportLogsServiceRequest {
                 value: Some(AnyValue {
                     value: Some(any_value::Value::StringValue("/var/log/app/access.log".to_string())),
                 }),
+                ..KeyValue::default()
             }],
             ..LogRecord::default()
         })
@@ -72,7 +76,9 @@ fn bench_export(c: &mut Criterion) {
     // Path 1: collector up, a sink that discards.
     let sink_dir = tempfile::tempdir().expect("tempdir");
     let exporter = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let sink = Router::new().route("/v1/logs", post(|_body: axum::body::Bytes| async { "" }));
         tokio::spawn(async move { axum::serve(listener, sink).await });

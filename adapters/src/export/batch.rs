@@ -70,14 +70,21 @@ impl<R: SignalRequest> Pending<R> {
         let items = std::mem::take(&mut self.items);
         self.bytes = 0;
         self.deadline = None;
-        (std::mem::take(&mut self.request), items, std::mem::take(&mut self.tickets))
+        (
+            std::mem::take(&mut self.request),
+            items,
+            std::mem::take(&mut self.tickets),
+        )
     }
 }
 
 /// Protobuf-encodes and gzips a merged request.
 pub(crate) fn encode_gzip<R: SignalRequest>(request: &R) -> Result<Vec<u8>, ExportError> {
     let plain = request.encode_to_vec();
-    let mut gz = GzEncoder::new(Vec::with_capacity(plain.len() / 4 + 64), Compression::default());
+    let mut gz = GzEncoder::new(
+        Vec::with_capacity(plain.len() / 4 + 64),
+        Compression::default(),
+    );
     gz.write_all(&plain)
         .and_then(|()| gz.finish())
         .map_err(|e| ExportError::Encode {
@@ -110,7 +117,8 @@ pub(crate) async fn run_batcher<R: SignalRequest>(
                 // so batches stay within bounds (a single oversized request still
                 // travels alone).
                 if !pending.is_empty()
-                    && (pending.items + items > limits.max_items || pending.bytes + bytes > limits.max_bytes)
+                    && (pending.items + items > limits.max_items
+                        || pending.bytes + bytes > limits.max_bytes)
                 {
                     flush(&mut pending, &delivery).await;
                 }
@@ -151,7 +159,15 @@ async fn flush<R: SignalRequest>(pending: &mut Pending<R>, delivery: &Arc<Delive
         .map_err(|e| ExportError::Task(e.to_string()))
         .and_then(|r| r);
     let outcome = match encoded {
-        Ok(body) => delivery.deliver(Record { signal, items, body }).await,
+        Ok(body) => {
+            delivery
+                .deliver(Record {
+                    signal,
+                    items,
+                    body,
+                })
+                .await
+        }
         Err(e) => delivery.drop_batch(signal, items, "encode_error", &e.to_string()),
     };
     for ticket in tickets {

@@ -57,10 +57,13 @@ impl OtlpClient {
         let auth = match bearer_token {
             None => None,
             Some(token) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                    // The token itself is deliberately not part of the message.
-                    ExportError::Config("bearer_token contains characters not allowed in a header".to_string())
-                })?;
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                        // The token itself is deliberately not part of the message.
+                        ExportError::Config(
+                            "bearer_token contains characters not allowed in a header".to_string(),
+                        )
+                    })?;
                 value.set_sensitive(true);
                 Some(value)
             }
@@ -89,7 +92,11 @@ impl OtlpClient {
         let started = Instant::now();
         let result = match request.send().await {
             Err(err) => {
-                let reason = if err.is_timeout() { "timeout" } else { "transport" };
+                let reason = if err.is_timeout() {
+                    "timeout"
+                } else {
+                    "transport"
+                };
                 // reqwest errors carry the URL, never headers, so this leaks no token.
                 tracing::debug!(%url, error = %err, "OTLP export request failed");
                 SendResult::Retryable {

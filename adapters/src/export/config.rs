@@ -36,16 +36,16 @@ pub struct ExporterConfig {
     /// A batch is flushed once its protobuf encoding reaches this many bytes.
     pub max_batch_bytes: usize,
     /// A batch is flushed this long after its first item arrived.
-    #[serde(with = "super::duration")]
+    #[serde(with = "crate::duration")]
     pub batch_timeout: Duration,
     /// First retry backoff ceiling; doubles per attempt (full jitter).
-    #[serde(with = "super::duration")]
+    #[serde(with = "crate::duration")]
     pub initial_backoff: Duration,
     /// Cap of the backoff ceiling.
-    #[serde(with = "super::duration")]
+    #[serde(with = "crate::duration")]
     pub max_backoff: Duration,
     /// Timeout of one HTTP request, connection included.
-    #[serde(with = "super::duration")]
+    #[serde(with = "crate::duration")]
     pub request_timeout: Duration,
     /// Sent as `Authorization: Bearer <token>`; never logged.
     pub bearer_token: Option<String>,
@@ -84,7 +84,10 @@ impl fmt::Debug for ExporterConfig {
             .field("initial_backoff", &self.initial_backoff)
             .field("max_backoff", &self.max_backoff)
             .field("request_timeout", &self.request_timeout)
-            .field("bearer_token", &self.bearer_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("when_full", &self.when_full)
             .finish()
     }
@@ -101,7 +104,10 @@ impl ExporterConfig {
             ));
         }
         if !self.endpoint.starts_with("http://") {
-            return bad(format!("endpoint {:?} must start with http://", self.endpoint));
+            return bad(format!(
+                "endpoint {:?} must start with http://",
+                self.endpoint
+            ));
         }
         if self.max_batch_items == 0 || self.max_batch_bytes == 0 {
             return bad("max_batch_items and max_batch_bytes must be positive".to_string());

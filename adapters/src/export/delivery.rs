@@ -127,33 +127,67 @@ impl Delivery {
                     return Outcome::Queued;
                 }
                 Ok(Push::TooLarge) => {
-                    return self.drop_batch(signal, items, "too_large", "batch is larger than max_queue_bytes");
+                    return self.drop_batch(
+                        signal,
+                        items,
+                        "too_large",
+                        "batch is larger than max_queue_bytes",
+                    );
                 }
                 Ok(Push::Full(back)) => {
                     if self.when_full == WhenFull::DropNewest {
-                        return self.drop_batch(signal, items, "queue_full", "disk queue full (when_full: drop_newest)");
+                        return self.drop_batch(
+                            signal,
+                            items,
+                            "queue_full",
+                            "disk queue full (when_full: drop_newest)",
+                        );
                     }
                     if self.shutting_down.load(Ordering::SeqCst) {
-                        return self.drop_batch(signal, items, "queue_full", "disk queue full during shutdown");
+                        return self.drop_batch(
+                            signal,
+                            items,
+                            "queue_full",
+                            "disk queue full during shutdown",
+                        );
                     }
                     if !logged_full {
-                        tracing::warn!(signal = signal.as_str(), "disk queue full, producers wait for the collector");
+                        tracing::warn!(
+                            signal = signal.as_str(),
+                            "disk queue full, producers wait for the collector"
+                        );
                         logged_full = true;
                     }
                     record = back;
                     space.await;
                 }
                 Err(e) => {
-                    return self.drop_batch(signal, items, "queue_io", &format!("cannot queue batch: {e}"));
+                    return self.drop_batch(
+                        signal,
+                        items,
+                        "queue_io",
+                        &format!("cannot queue batch: {e}"),
+                    );
                 }
             }
         }
     }
 
     /// Counts and logs a lost batch; returns the outcome its tickets get.
-    pub(crate) fn drop_batch(&self, signal: Signal, items: u32, reason: &str, why: &str) -> Outcome {
+    pub(crate) fn drop_batch(
+        &self,
+        signal: Signal,
+        items: u32,
+        reason: &str,
+        why: &str,
+    ) -> Outcome {
         self.metrics.dropped(signal, reason, u64::from(items));
-        tracing::error!(signal = signal.as_str(), items, reason, "dropping batch: {why}");
+        tracing::error!(
+            signal = signal.as_str(),
+            items,
+            reason,
+            "dropping batch: {why}"
+        );
         Outcome::Dropped {
             reason: reason.to_string(),
         }
@@ -173,7 +207,8 @@ impl Delivery {
 
     fn permanent(&self, signal: Signal, items: u32, status: u16, body: &str) -> Outcome {
         tracing::error!(signal = signal.as_str(), status, %body, "collector refused a batch; not retrying");
-        self.metrics.dropped(signal, "permanent_error", u64::from(items));
+        self.metrics
+            .dropped(signal, "permanent_error", u64::from(items));
         Outcome::Dropped {
             reason: "permanent_error".to_string(),
         }
@@ -213,7 +248,10 @@ impl Delivery {
                 Some(Peeked::Corrupt { bytes }) => {
                     self.metrics.queue_corrupt_records.inc();
                     self.metrics.queue_corrupt_bytes.inc_by(bytes);
-                    tracing::error!(bytes, "skipping corrupt batch in disk queue; its items are lost");
+                    tracing::error!(
+                        bytes,
+                        "skipping corrupt batch in disk queue; its items are lost"
+                    );
                     if self.ack_or_pause(&mut stop).await {
                         return;
                     }
@@ -248,7 +286,10 @@ impl Delivery {
                     self.permanent(record.signal, record.items, status, &body);
                     return false;
                 }
-                SendResult::Retryable { reason, retry_after } => {
+                SendResult::Retryable {
+                    reason,
+                    retry_after,
+                } => {
                     let wait = self.backoff.next_wait(attempt, retry_after);
                     attempt = attempt.saturating_add(1);
                     self.metrics.retried(record.signal);

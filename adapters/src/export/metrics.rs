@@ -1,7 +1,9 @@
 //! The exporter's self-monitoring metrics, named after the OpenTelemetry
 //! Collector's exporterhelper so dashboards carry over.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 use super::signal::Signal;
 
@@ -21,7 +23,12 @@ pub(crate) struct ExportMetrics {
     pub(crate) queue_corrupt_bytes: IntCounter,
 }
 
-fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+fn counter_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
     let c = IntCounterVec::new(Opts::new(name, help), labels)?;
     registry.register(Box::new(c.clone()))?;
     Ok(c)
@@ -47,7 +54,9 @@ impl ExportMetrics {
                 "sextant_exporter_request_duration_seconds",
                 "Duration of OTLP/HTTP export requests, successful or not.",
             )
-            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             &["signal"],
         )?;
         registry.register(Box::new(request_duration.clone()))?;
@@ -112,7 +121,9 @@ impl ExportMetrics {
     }
 
     pub(crate) fn sent(&self, signal: Signal, items: u64) {
-        self.sent_items.with_label_values(&[signal.as_str()]).inc_by(items);
+        self.sent_items
+            .with_label_values(&[signal.as_str()])
+            .inc_by(items);
     }
 
     pub(crate) fn failed(&self, signal: Signal, reason: &str) {

@@ -15,7 +15,6 @@ mod batch;
 mod client;
 mod config;
 mod delivery;
-mod duration;
 mod error;
 mod metrics;
 mod queue;
@@ -76,7 +75,11 @@ impl Drop for Inner {
     // is fsynced survives, in-memory batches are counted as lost) and make sure
     // no task keeps the queue directory locked.
     fn drop(&mut self) {
-        let tasks = self.tasks.get_mut().unwrap_or_else(PoisonError::into_inner).take();
+        let tasks = self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(tasks) = tasks {
             tracing::warn!("exporter dropped without shutdown; unflushed batches are lost");
             for task in tasks.batchers.iter().chain(std::iter::once(&tasks.sender)) {
@@ -90,7 +93,10 @@ impl Exporter {
     /// Opens the disk queue (re-sending whatever it holds), registers metrics on
     /// `registry` and spawns the batchers and the queue sender on the current
     /// tokio runtime.
-    pub fn start(cfg: ExporterConfig, registry: &prometheus::Registry) -> Result<Exporter, ExportError> {
+    pub fn start(
+        cfg: ExporterConfig,
+        registry: &prometheus::Registry,
+    ) -> Result<Exporter, ExportError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ExportError::NoRuntime)?;
         cfg.validate()?;
         let (queue, report) = DiskQueue::open(&cfg.queue_dir, cfg.max_queue_bytes)?;
@@ -109,14 +115,29 @@ impl Exporter {
             );
         }
         if !queue.is_empty() {
-            tracing::info!(batches = queue.len(), bytes = queue.used_bytes(), "re-sending batches left in the disk queue");
+            tracing::info!(
+                batches = queue.len(),
+                bytes = queue.used_bytes(),
+                "re-sending batches left in the disk queue"
+            );
         }
-        let client = OtlpClient::new(&cfg.endpoint, cfg.request_timeout, cfg.bearer_token.as_deref(), metrics.clone())?;
+        let client = OtlpClient::new(
+            &cfg.endpoint,
+            cfg.request_timeout,
+            cfg.bearer_token.as_deref(),
+            metrics.clone(),
+        )?;
         let backoff = Backoff {
             initial: cfg.initial_backoff,
             max: cfg.max_backoff,
         };
-        let delivery = Arc::new(Delivery::new(queue, client, metrics.clone(), backoff, cfg.when_full));
+        let delivery = Arc::new(Delivery::new(
+            queue,
+            client,
+            metrics.clone(),
+            backoff,
+            cfg.when_full,
+        ));
         let limits = Limits {
             max_items: cfg.max_batch_items,
             max_bytes: cfg.max_batch_bytes,
@@ -149,12 +170,18 @@ impl Exporter {
     }
 
     /// Hands metrics to the batcher; waits while the pipeline is backed up.
-    pub async fn submit_metrics(&self, req: ExportMetricsServiceRequest) -> Result<Ticket, ExportError> {
+    pub async fn submit_metrics(
+        &self,
+        req: ExportMetricsServiceRequest,
+    ) -> Result<Ticket, ExportError> {
         submit(&self.inner.metrics, req, &self.inner.telemetry).await
     }
 
     /// Hands spans to the batcher; waits while the pipeline is backed up.
-    pub async fn submit_traces(&self, req: ExportTraceServiceRequest) -> Result<Ticket, ExportError> {
+    pub async fn submit_traces(
+        &self,
+        req: ExportTraceServiceRequest,
+    ) -> Result<Ticket, ExportError> {
         submit(&self.inner.traces, req, &self.inner.telemetry).await
     }
 

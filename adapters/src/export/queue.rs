@@ -55,7 +55,9 @@ pub(crate) enum Push {
 pub(crate) enum Peeked {
     Record(Record),
     /// The head went bad after open (bit rot, external tampering); ack it to skip.
-    Corrupt { bytes: u64 },
+    Corrupt {
+        bytes: u64,
+    },
 }
 
 /// Data lost to corruption, found while opening.
@@ -193,7 +195,9 @@ impl DiskQueue {
         match lock.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                return Err(ExportError::QueueLocked { path: dir.to_path_buf() });
+                return Err(ExportError::QueueLocked {
+                    path: dir.to_path_buf(),
+                });
             }
             Err(TryLockError::Error(e)) => return Err(ExportError::io(&lock_path, e)),
         }
@@ -290,7 +294,10 @@ impl DiskQueue {
         if self.used + len > self.max_bytes {
             return Ok(Push::Full(record));
         }
-        let rotate = self.writer.as_ref().is_none_or(|w| w.size >= self.segment_bytes);
+        let rotate = self
+            .writer
+            .as_ref()
+            .is_none_or(|w| w.size >= self.segment_bytes);
         if rotate {
             let segment = self.next_segment;
             let path = segment_path(&self.dir, segment);
@@ -302,12 +309,21 @@ impl DiskQueue {
             sync_dir(&self.dir)?;
             self.next_segment += 1;
             self.segments.insert(segment);
-            self.writer = Some(Writer { segment, file, size: 0 });
+            self.writer = Some(Writer {
+                segment,
+                file,
+                size: 0,
+            });
         }
         let Some(writer) = self.writer.as_mut() else {
-            return Err(ExportError::Task("disk queue writer missing after rotation".to_string()));
+            return Err(ExportError::Task(
+                "disk queue writer missing after rotation".to_string(),
+            ));
         };
-        let written = writer.file.write_all(&frame).and_then(|()| writer.file.sync_data());
+        let written = writer
+            .file
+            .write_all(&frame)
+            .and_then(|()| writer.file.sync_data());
         if let Err(e) = written {
             let path = segment_path(&self.dir, writer.segment);
             // The segment may now end in a partial record: never append after it.
@@ -394,7 +410,13 @@ fn read_cursor(dir: &Path) -> Result<Option<(u64, u64)>, ExportError> {
         Err(e) => return Err(ExportError::io(path, e)),
     };
     let parsed = (bytes.len() == 20)
-        .then(|| Some((read_u64(&bytes, 0)?, read_u64(&bytes, 8)?, read_u32(&bytes, 16)?)))
+        .then(|| {
+            Some((
+                read_u64(&bytes, 0)?,
+                read_u64(&bytes, 8)?,
+                read_u32(&bytes, 16)?,
+            ))
+        })
         .flatten()
         .filter(|(_, _, crc)| crc32fast::hash(&bytes[..16]) == *crc);
     match parsed {

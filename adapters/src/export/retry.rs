@@ -74,16 +74,28 @@ mod tests {
             let samples: Vec<Duration> = (0..500).map(|_| b.delay(attempt, &mut rng)).collect();
             assert!(samples.iter().all(|d| *d <= ceiling), "attempt {attempt}");
             // Full jitter: the whole window [0, ceiling] is used, not just its top.
-            assert!(samples.iter().any(|d| *d < ceiling / 4), "attempt {attempt}");
-            assert!(samples.iter().any(|d| *d > ceiling * 3 / 4), "attempt {attempt}");
+            assert!(
+                samples.iter().any(|d| *d < ceiling / 4),
+                "attempt {attempt}"
+            );
+            assert!(
+                samples.iter().any(|d| *d > ceiling * 3 / 4),
+                "attempt {attempt}"
+            );
         }
     }
 
     #[test]
     fn retry_after_wins_but_is_bounded() {
         let b = policy();
-        assert_eq!(b.next_wait(3, Some(Duration::from_secs(7))), Duration::from_secs(7));
-        assert_eq!(b.next_wait(0, Some(Duration::from_secs(100_000))), MAX_RETRY_AFTER);
+        assert_eq!(
+            b.next_wait(3, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            b.next_wait(0, Some(Duration::from_secs(100_000))),
+            MAX_RETRY_AFTER
+        );
         assert!(b.next_wait(0, None) <= Duration::from_millis(500));
     }
 }

@@ -44,13 +44,19 @@ struct Collector {
 type Shared = Arc<Mutex<Collector>>;
 
 async fn handle_logs(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    assert_eq!(headers.get("content-encoding").map(|v| v.as_bytes()), Some(&b"gzip"[..]));
+    assert_eq!(
+        headers.get("content-encoding").map(|v| v.as_bytes()),
+        Some(&b"gzip"[..])
+    );
     assert_eq!(
         headers.get("content-type").map(|v| v.as_bytes()),
         Some(&b"application/x-protobuf"[..])
     );
     let mut plain = Vec::new();
-    if flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut plain).is_err() {
+    if flate2::read::GzDecoder::new(&body[..])
+        .read_to_end(&mut plain)
+        .is_err()
+    {
         return (StatusCode::BAD_REQUEST, "bad gzip").into_response();
     }
     let Ok(req) = ExportLogsServiceRequest::decode(&plain[..]) else {
@@ -68,11 +74,19 @@ async fn handle_logs(State(state): State<Shared>, headers: HeaderMap, body: Byte
         .collect();
     let mut c = state.lock().expect("collector state");
     c.requests.push(bodies.len());
-    let reply = c.script.pop_front().or(c.default_reply.clone()).unwrap_or(Reply::Ok);
+    let reply = c
+        .script
+        .pop_front()
+        .or(c.default_reply.clone())
+        .unwrap_or(Reply::Ok);
     match reply {
         Reply::Ok => {
             c.received.extend(bodies);
-            (StatusCode::OK, ExportLogsServiceResponse::default().encode_to_vec()).into_response()
+            (
+                StatusCode::OK,
+                ExportLogsServiceResponse::default().encode_to_vec(),
+            )
+                .into_response()
         }
         Reply::Partial(rejected, message) => {
             c.received.extend(bodies);
@@ -119,7 +133,9 @@ impl FakeCollector {
     }
 
     async fn up(&self) {
-        let listener = tokio::net::TcpListener::bind(self.addr).await.expect("rebind collector port");
+        let listener = tokio::net::TcpListener::bind(self.addr)
+            .await
+            .expect("rebind collector port");
         let app = Router::new()
             .route("/v1/logs", post(handle_logs))
             .with_state(Arc::clone(&self.state));
@@ -141,7 +157,11 @@ impl FakeCollector {
     }
 
     fn script(&self, replies: &[Reply]) {
-        self.state.lock().expect("state").script.extend(replies.iter().cloned());
+        self.state
+            .lock()
+            .expect("state")
+            .script
+            .extend(replies.iter().cloned());
     }
 
     fn always(&self, reply: Reply) {
@@ -151,7 +171,11 @@ impl FakeCollector {
     async fn wait_for_items(&self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.received().len() < n {
-            assert!(Instant::now() < deadline, "only {} of {n} items arrived", self.received().len());
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} items arrived",
+                self.received().len()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -202,9 +226,11 @@ fn metric(registry: &prometheus::Registry, name: &str, labels: &[(&str, &str)]) 
         .filter(|f| f.name() == name)
         .flat_map(|f| f.get_metric())
         .filter(|m| {
-            labels
-                .iter()
-                .all(|(k, v)| m.get_label().iter().any(|l| l.name() == *k && l.value() == *v))
+            labels.iter().all(|(k, v)| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == *k && l.value() == *v)
+            })
         })
         .map(|m| {
             if m.get_counter().is_some() {
@@ -238,7 +264,11 @@ async fn submit_each(exporter: &Exporter, first: usize, count: usize) -> Vec<Tic
 async fn outcomes(tickets: Vec<Ticket>) -> Vec<Outcome> {
     let mut out = Vec::new();
     for t in tickets {
-        out.push(tokio::time::timeout(Duration::from_secs(5), t.outcome()).await.expect("ticket resolves"));
+        out.push(
+            tokio::time::timeout(Duration::from_secs(5), t.outcome())
+                .await
+                .expect("ticket resolves"),
+        );
     }
     out
 }
@@ -256,13 +286,34 @@ async fn batches_by_item_count() {
     let exporter = Exporter::start(cfg, &registry).expect("start");
     let first = submit_each(&exporter, 0, 20).await;
     let rest = submit_each(&exporter, 20, 5).await;
-    assert!(outcomes(first).await.iter().all(|o| *o == Outcome::Delivered));
-    assert_eq!(collector.requests(), vec![10, 10], "two full batches, the tail still waits");
+    assert!(
+        outcomes(first)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
+    assert_eq!(
+        collector.requests(),
+        vec![10, 10],
+        "two full batches, the tail still waits"
+    );
     exporter.shutdown().await.expect("shutdown");
-    assert!(outcomes(rest).await.iter().all(|o| *o == Outcome::Delivered));
+    assert!(
+        outcomes(rest)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
     assert_eq!(collector.requests(), vec![10, 10, 5]);
     assert_eq!(collector.received(), expected(0..25));
-    assert_eq!(metric(&registry, "sextant_exporter_sent_items_total", &[("signal", "logs")]), 25.0);
+    assert_eq!(
+        metric(
+            &registry,
+            "sextant_exporter_sent_items_total",
+            &[("signal", "logs")]
+        ),
+        25.0
+    );
 }
 
 #[tokio::test]
@@ -278,10 +329,23 @@ async fn batches_by_timeout() {
     let started = Instant::now();
     let mut tickets = Vec::new();
     for i in 0..3 {
-        tickets.push(exporter.submit_logs(logs(i * 2..i * 2 + 2)).await.expect("submit"));
+        tickets.push(
+            exporter
+                .submit_logs(logs(i * 2..i * 2 + 2))
+                .await
+                .expect("submit"),
+        );
     }
-    assert!(outcomes(tickets).await.iter().all(|o| *o == Outcome::Delivered));
-    assert!(started.elapsed() >= Duration::from_millis(140), "flushed before the timeout");
+    assert!(
+        outcomes(tickets)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Delivered)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(140),
+        "flushed before the timeout"
+    );
     assert_eq!(collector.requests(), vec![6], "one merged batch");
     assert_eq!(collector.received(), expected(0..6));
     exporter.shutdown().await.expect("shutdown");
@@ -295,15 +359,43 @@ async fn retries_503_then_delivers() {
     let registry = prometheus::Registry::new();
     let exporter = Exporter::start(config(&collector.endpoint(), &dir), &registry).expect("start");
     let ticket = exporter.submit_logs(logs(0..4)).await.expect("submit");
-    assert_eq!(ticket.outcome().await, Outcome::Queued, "first failure parks the batch on disk");
+    assert_eq!(
+        ticket.outcome().await,
+        Outcome::Queued,
+        "first failure parks the batch on disk"
+    );
     collector.wait_for_items(4).await;
     assert_eq!(collector.received(), expected(0..4));
     assert_eq!(collector.requests(), vec![4, 4, 4]);
     let failed = [("signal", "logs"), ("reason", "status_503")];
-    assert_eq!(metric(&registry, "sextant_exporter_send_failed_requests_total", &failed), 2.0);
-    assert_eq!(metric(&registry, "sextant_exporter_retries_total", &[("signal", "logs")]), 1.0);
-    assert_eq!(metric(&registry, "sextant_exporter_enqueued_items_total", &[("signal", "logs")]), 4.0);
-    wait_until("queue drained", || metric(&registry, "sextant_exporter_queue_batches", &[]) == 0.0).await;
+    assert_eq!(
+        metric(
+            &registry,
+            "sextant_exporter_send_failed_requests_total",
+            &failed
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            &registry,
+            "sextant_exporter_retries_total",
+            &[("signal", "logs")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &registry,
+            "sextant_exporter_enqueued_items_total",
+            &[("signal", "logs")]
+        ),
+        4.0
+    );
+    wait_until("queue drained", || {
+        metric(&registry, "sextant_exporter_queue_batches", &[]) == 0.0
+    })
+    .await;
     exporter.shutdown().await.expect("shutdown");
 }
 
@@ -320,7 +412,11 @@ async fn honours_retry_after_on_429() {
     let queued_at = Instant::now();
     collector.wait_for_items(1).await;
     // The configured backoff is at most 50 ms: only Retry-After explains a 1 s wait.
-    assert!(queued_at.elapsed() >= Duration::from_millis(900), "retried after {:?}", queued_at.elapsed());
+    assert!(
+        queued_at.elapsed() >= Duration::from_millis(900),
+        "retried after {:?}",
+        queued_at.elapsed()
+    );
     assert_eq!(collector.requests().len(), 3);
     exporter.shutdown().await.expect("shutdown");
 }
@@ -342,8 +438,14 @@ async fn never_retries_400_and_counts_the_drop() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(collector.requests(), vec![7], "exactly one attempt");
     let dropped = [("signal", "logs"), ("reason", "permanent_error")];
-    assert_eq!(metric(&registry, "sextant_exporter_dropped_items_total", &dropped), 7.0);
-    assert_eq!(metric(&registry, "sextant_exporter_retries_total", &[]), 0.0);
+    assert_eq!(
+        metric(&registry, "sextant_exporter_dropped_items_total", &dropped),
+        7.0
+    );
+    assert_eq!(
+        metric(&registry, "sextant_exporter_retries_total", &[]),
+        0.0
+    );
     exporter.shutdown().await.expect("shutdown");
 }
 
@@ -357,8 +459,14 @@ async fn partial_success_counts_rejected_items() {
     let ticket = exporter.submit_logs(logs(0..5)).await.expect("submit");
     assert_eq!(ticket.outcome().await, Outcome::Delivered);
     let rejected = [("signal", "logs"), ("reason", "rejected")];
-    assert_eq!(metric(&registry, "sextant_exporter_dropped_items_total", &rejected), 2.0);
-    assert_eq!(metric(&registry, "sextant_exporter_sent_items_total", &[]), 3.0);
+    assert_eq!(
+        metric(&registry, "sextant_exporter_dropped_items_total", &rejected),
+        2.0
+    );
+    assert_eq!(
+        metric(&registry, "sextant_exporter_sent_items_total", &[]),
+        3.0
+    );
     exporter.shutdown().await.expect("shutdown");
 }
 
@@ -373,16 +481,37 @@ async fn collector_down_queues_then_delivers_everything_once_in_order() {
     };
     let exporter = Exporter::start(cfg, &registry).expect("start");
     let tickets = submit_each(&exporter, 0, 50).await;
-    assert!(outcomes(tickets).await.iter().all(|o| *o == Outcome::Queued));
-    assert_eq!(metric(&registry, "sextant_exporter_queue_batches", &[]), 10.0);
+    assert!(
+        outcomes(tickets)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Queued)
+    );
+    assert_eq!(
+        metric(&registry, "sextant_exporter_queue_batches", &[]),
+        10.0
+    );
     assert!(metric(&registry, "sextant_exporter_queue_size_bytes", &[]) > 0.0);
     collector.up().await;
     collector.wait_for_items(50).await;
-    wait_until("queue drained", || metric(&registry, "sextant_exporter_queue_batches", &[]) == 0.0).await;
+    wait_until("queue drained", || {
+        metric(&registry, "sextant_exporter_queue_batches", &[]) == 0.0
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(collector.received(), expected(0..50), "exactly once, in order");
-    assert_eq!(metric(&registry, "sextant_exporter_queue_size_bytes", &[]), 0.0);
-    assert_eq!(metric(&registry, "sextant_exporter_sent_items_total", &[]), 50.0);
+    assert_eq!(
+        collector.received(),
+        expected(0..50),
+        "exactly once, in order"
+    );
+    assert_eq!(
+        metric(&registry, "sextant_exporter_queue_size_bytes", &[]),
+        0.0
+    );
+    assert_eq!(
+        metric(&registry, "sextant_exporter_sent_items_total", &[]),
+        50.0
+    );
     // Once drained, new data goes straight to the wire again.
     let ticket = exporter.submit_logs(logs(50..51)).await.expect("submit");
     assert_eq!(ticket.outcome().await, Outcome::Delivered);
@@ -415,14 +544,25 @@ async fn queue_survives_shutdown_and_restart() {
     let tickets = submit_each(&exporter, 0, 10).await;
     exporter.shutdown().await.expect("shutdown");
     // The last two records were flushed by shutdown itself.
-    assert!(outcomes(tickets).await.iter().all(|o| *o == Outcome::Queued));
+    assert!(
+        outcomes(tickets)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Queued)
+    );
 
     let registry = prometheus::Registry::new();
     let exporter = restart(&cfg, &registry).await;
-    assert_eq!(metric(&registry, "sextant_exporter_queue_batches", &[]), 3.0);
+    assert_eq!(
+        metric(&registry, "sextant_exporter_queue_batches", &[]),
+        3.0
+    );
     collector.up().await;
     collector.wait_for_items(10).await;
-    wait_until("queue drained", || metric(&registry, "sextant_exporter_queue_batches", &[]) == 0.0).await;
+    wait_until("queue drained", || {
+        metric(&registry, "sextant_exporter_queue_batches", &[]) == 0.0
+    })
+    .await;
     assert_eq!(collector.received(), expected(0..10));
     exporter.shutdown().await.expect("shutdown");
 }
@@ -435,7 +575,12 @@ async fn queue_survives_drop_without_shutdown() {
     let registry = prometheus::Registry::new();
     let exporter = Exporter::start(cfg.clone(), &registry).expect("start");
     let tickets = submit_each(&exporter, 0, 6).await;
-    assert!(outcomes(tickets).await.iter().all(|o| *o == Outcome::Queued));
+    assert!(
+        outcomes(tickets)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Queued)
+    );
     // Unflushed data at the "kill": lost, but counted.
     let lost = exporter.submit_logs(logs(100..103)).await.expect("submit");
     drop(exporter);
@@ -446,7 +591,10 @@ async fn queue_survives_drop_without_shutdown() {
         }
     );
     let stopped = [("reason", "exporter_stopped")];
-    wait_until("loss counted", || metric(&registry, "sextant_exporter_dropped_items_total", &stopped) == 3.0).await;
+    wait_until("loss counted", || {
+        metric(&registry, "sextant_exporter_dropped_items_total", &stopped) == 3.0
+    })
+    .await;
 
     let exporter = restart(&cfg, &prometheus::Registry::new()).await;
     collector.up().await;
@@ -470,7 +618,8 @@ async fn full_queue_applies_backpressure_until_space_frees() {
     let collector = FakeCollector::down();
     let dir = TempDir::new().expect("tempdir");
     let registry = prometheus::Registry::new();
-    let exporter = Exporter::start(tiny_queue(&collector, &dir, WhenFull::Block), &registry).expect("start");
+    let exporter =
+        Exporter::start(tiny_queue(&collector, &dir, WhenFull::Block), &registry).expect("start");
     let submitted = Arc::new(AtomicUsize::new(0));
     let producer = {
         let (exporter, submitted) = (exporter.clone(), Arc::clone(&submitted));
@@ -487,15 +636,25 @@ async fn full_queue_applies_backpressure_until_space_frees() {
     let stalled_at = submitted.load(Ordering::SeqCst);
     assert!(stalled_at < 100, "submit must block when the queue is full");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(submitted.load(Ordering::SeqCst), stalled_at, "still blocked");
-    assert_eq!(metric(&registry, "sextant_exporter_dropped_items_total", &[]), 0.0);
+    assert_eq!(
+        submitted.load(Ordering::SeqCst),
+        stalled_at,
+        "still blocked"
+    );
+    assert_eq!(
+        metric(&registry, "sextant_exporter_dropped_items_total", &[]),
+        0.0
+    );
 
     collector.up().await;
     let tickets = tokio::time::timeout(Duration::from_secs(5), producer)
         .await
         .expect("producer unblocks")
         .expect("producer task");
-    assert!(outcomes(tickets).await.iter().all(|o| *o != Outcome::Dropped { reason: "queue_full".into() }));
+    assert!(outcomes(tickets).await.iter().all(|o| *o
+        != Outcome::Dropped {
+            reason: "queue_full".into()
+        }));
     collector.wait_for_items(100).await;
     assert_eq!(collector.received(), expected(0..100));
     exporter.shutdown().await.expect("shutdown");
@@ -506,7 +665,11 @@ async fn full_queue_with_drop_newest_drops_and_counts() {
     let collector = FakeCollector::down();
     let dir = TempDir::new().expect("tempdir");
     let registry = prometheus::Registry::new();
-    let exporter = Exporter::start(tiny_queue(&collector, &dir, WhenFull::DropNewest), &registry).expect("start");
+    let exporter = Exporter::start(
+        tiny_queue(&collector, &dir, WhenFull::DropNewest),
+        &registry,
+    )
+    .expect("start");
     let tickets = tokio::time::timeout(Duration::from_secs(5), submit_each(&exporter, 0, 100))
         .await
         .expect("drop_newest never blocks");
@@ -516,10 +679,16 @@ async fn full_queue_with_drop_newest_drops_and_counts() {
         .filter(|o| matches!(o, Outcome::Dropped { reason } if reason == "queue_full"))
         .count();
     let queued = results.iter().filter(|o| **o == Outcome::Queued).count();
-    assert!(dropped > 0 && queued > 0, "dropped {dropped}, queued {queued}");
+    assert!(
+        dropped > 0 && queued > 0,
+        "dropped {dropped}, queued {queued}"
+    );
     assert_eq!(dropped + queued, 100);
     let full = [("signal", "logs"), ("reason", "queue_full")];
-    assert_eq!(metric(&registry, "sextant_exporter_dropped_items_total", &full), dropped as f64);
+    assert_eq!(
+        metric(&registry, "sextant_exporter_dropped_items_total", &full),
+        dropped as f64
+    );
     exporter.shutdown().await.expect("shutdown");
 }
 
@@ -533,7 +702,12 @@ async fn corrupt_queue_files_are_skipped_and_counted() {
     };
     let exporter = Exporter::start(cfg.clone(), &prometheus::Registry::new()).expect("start");
     let tickets = submit_each(&exporter, 0, 3).await;
-    assert!(outcomes(tickets).await.iter().all(|o| *o == Outcome::Queued));
+    assert!(
+        outcomes(tickets)
+            .await
+            .iter()
+            .all(|o| *o == Outcome::Queued)
+    );
     exporter.shutdown().await.expect("shutdown");
 
     // Damage the middle record of the segment, add a torn tail and a junk
@@ -550,12 +724,23 @@ async fn corrupt_queue_files_are_skipped_and_counted() {
     bytes[middle] ^= 0xff;
     bytes.extend_from_slice(&[7, 0, 0]);
     std::fs::write(&segment, &bytes).expect("write segment");
-    std::fs::write(queue_dir.join("00000000000000009999.seg"), b"\xff\xff\xff\xffjunk").expect("junk");
+    std::fs::write(
+        queue_dir.join("00000000000000009999.seg"),
+        b"\xff\xff\xff\xffjunk",
+    )
+    .expect("junk");
     std::fs::write(queue_dir.join("cursor"), b"garbage").expect("cursor");
 
     let registry = prometheus::Registry::new();
     let exporter = Exporter::start(cfg, &registry).expect("starts despite corruption");
-    assert_eq!(metric(&registry, "sextant_exporter_queue_corrupt_records_total", &[]), 3.0);
+    assert_eq!(
+        metric(
+            &registry,
+            "sextant_exporter_queue_corrupt_records_total",
+            &[]
+        ),
+        3.0
+    );
     assert!(metric(&registry, "sextant_exporter_queue_corrupt_bytes_total", &[]) > 0.0);
     collector.up().await;
     collector.wait_for_items(2).await;
@@ -568,10 +753,17 @@ async fn corrupt_queue_files_are_skipped_and_counted() {
 async fn shutdown_stops_every_clone() {
     let collector = FakeCollector::running().await;
     let dir = TempDir::new().expect("tempdir");
-    let exporter = Exporter::start(config(&collector.endpoint(), &dir), &prometheus::Registry::new()).expect("start");
+    let exporter = Exporter::start(
+        config(&collector.endpoint(), &dir),
+        &prometheus::Registry::new(),
+    )
+    .expect("start");
     let clone = exporter.clone();
     exporter.shutdown().await.expect("shutdown");
-    assert!(matches!(clone.submit_logs(logs(0..1)).await, Err(ExportError::Shutdown)));
+    assert!(matches!(
+        clone.submit_logs(logs(0..1)).await,
+        Err(ExportError::Shutdown)
+    ));
     assert!(clone.shutdown().await.is_ok(), "second shutdown is a no-op");
 }
 

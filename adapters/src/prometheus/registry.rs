@@ -178,9 +178,12 @@ mod tests {
     use prometheus::{Encoder, HistogramOpts, Opts, Registry, TextEncoder};
     use std::collections::BTreeSet;
 
+    /// (metric name, sorted labels, value as text) per sample line.
+    type TextSamples = BTreeSet<(String, Vec<(String, String)>, String)>;
+
     /// Parses `name{a="b",...} value` text-exposition sample lines into
     /// (name, sorted labels, value), for comparison with mapped series.
-    fn parse_text(text: &str) -> BTreeSet<(String, Vec<(String, String)>, String)> {
+    fn parse_text(text: &str) -> TextSamples {
         let mut out = BTreeSet::new();
         for line in text
             .lines()
@@ -205,7 +208,7 @@ mod tests {
         out
     }
 
-    fn as_text_triples(series: &[Series]) -> BTreeSet<(String, Vec<(String, String)>, String)> {
+    fn as_text_triples(series: &[Series]) -> TextSamples {
         series
             .iter()
             .filter(|s| s.name() != Some("target_info"))

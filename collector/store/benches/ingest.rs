@@ -1,10 +1,13 @@
 //! Ingest throughput (samples, logs, spans per second, fsync included) and
 //! storage density (bytes/sample in memory, in the WAL, in a snapshot).
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sextant_store::{Labels, LogEntry, Sample, SeriesSamples, SpanEntry, Store, StoreConfig};
 
 const T0: i64 = 1_700_000_000_000;
@@ -106,55 +109,65 @@ fn bench(c: &mut Criterion) {
     let mut state = vec![1000.0; 1000];
     let mut step = 0;
     g.bench_function("append_samples 1000 series x 100", |b| {
-        b.iter(|| {
-            let data = batch(&mut rng, &mut state, step, 100);
-            step += 1;
-            black_box(store.append_samples(&data).ok())
-        })
+        // Input generation is excluded from the timing.
+        b.iter_batched(
+            || {
+                step += 1;
+                batch(&mut rng, &mut state, step - 1, 100)
+            },
+            |data| black_box(store.append_samples(&data).ok()),
+            BatchSize::PerIteration,
+        )
     });
     g.throughput(Throughput::Elements(1000));
     let mut t = 0i64;
     g.bench_function("append_logs 1000", |b| {
-        b.iter(|| {
-            let entries: Vec<LogEntry> = (0..1000)
-                .map(|i| {
-                    t += 1;
-                    LogEntry {
-                        t_ns: t,
-                        stream: Labels::from_pairs(vec![(
-                            "service".into(),
-                            format!("svc-{}", i % 10),
-                        )]),
-                        line: format!(
-                            "GET /api/v1/items/{i} 200 {}ms user=alice request_id={t:016x}",
-                            i % 97
-                        ),
-                        metadata: Labels::from_pairs(vec![(
-                            "trace_id".into(),
-                            format!("{t:032x}"),
-                        )]),
-                    }
-                })
-                .collect();
-            black_box(store.append_logs(&entries).ok())
-        })
+        b.iter_batched(
+            || {
+                (0..1000)
+                    .map(|i| {
+                        t += 1;
+                        LogEntry {
+                            t_ns: t,
+                            stream: Labels::from_pairs(vec![(
+                                "service".into(),
+                                format!("svc-{}", i % 10),
+                            )]),
+                            line: format!(
+                                "GET /api/v1/items/{i} 200 {}ms user=alice request_id={t:016x}",
+                                i % 97
+                            ),
+                            metadata: Labels::from_pairs(vec![(
+                                "trace_id".into(),
+                                format!("{t:032x}"),
+                            )]),
+                        }
+                    })
+                    .collect::<Vec<LogEntry>>()
+            },
+            |entries| black_box(store.append_logs(&entries).ok()),
+            BatchSize::PerIteration,
+        )
     });
     g.bench_function("append_spans 1000", |b| {
-        b.iter(|| {
-            let spans: Vec<SpanEntry> = (0..1000u32)
-                .map(|i| {
-                    t += 1;
-                    let mut trace_id = [0u8; 16];
-                    trace_id[..8].copy_from_slice(&(t as u64 / 8).to_le_bytes());
-                    SpanEntry {
-                        trace_id,
-                        t_ns: t,
-                        payload: vec![(i % 251) as u8; 200],
-                    }
-                })
-                .collect();
-            black_box(store.append_spans(&spans).ok())
-        })
+        b.iter_batched(
+            || {
+                (0..1000u32)
+                    .map(|i| {
+                        t += 1;
+                        let mut trace_id = [0u8; 16];
+                        trace_id[..8].copy_from_slice(&(t as u64 / 8).to_le_bytes());
+                        SpanEntry {
+                            trace_id,
+                            t_ns: t,
+                            payload: vec![(i % 251) as u8; 200],
+                        }
+                    })
+                    .collect::<Vec<SpanEntry>>()
+            },
+            |spans| black_box(store.append_spans(&spans).ok()),
+            BatchSize::PerIteration,
+        )
     });
     g.finish();
     let st = store.stats();

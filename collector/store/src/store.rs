@@ -91,6 +91,12 @@ impl Store {
         };
         let segments = wal::list_segments(&wal_dir)?;
         let last = segments.keys().next_back().copied();
+        // Each open starts a fresh segment, so a torn tail may sit before empty ones.
+        let last_data = segments
+            .iter()
+            .rev()
+            .find(|(_, p)| fs::metadata(p).is_ok_and(|m| m.len() > 0))
+            .map(|(i, _)| *i);
         let mut existing = BTreeMap::new();
         for (&index, path) in &segments {
             if index < loaded.wal_start {
@@ -98,7 +104,7 @@ impl Store {
                 fs::remove_file(path).map_err(|e| StoreError::io(path, e))?;
                 continue;
             }
-            let size = replay.segment(&mut loaded, index, path, Some(index) == last)?;
+            let size = replay.segment(&mut loaded, index, path, Some(index) == last_data)?;
             existing.insert(index, size);
         }
         let next = last.map_or(loaded.wal_start, |l| (l + 1).max(loaded.wal_start));
@@ -413,3 +419,7 @@ impl Replay {
 #[cfg(test)]
 #[path = "store_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "recovery_tests.rs"]
+mod recovery_tests;
