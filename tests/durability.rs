@@ -81,7 +81,7 @@ fn kill_9_loses_nothing_acknowledged() {
     let (http, otlp_http, otlp_grpc) = (c.http.clone(), c.otlp_http.clone(), c.otlp_grpc.clone());
     let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let base0 = now_ms() - 600_000;
+    let base0 = now_ms() / 1000 * 1000 - 600_000;
 
     // Write continuously from a second thread; kill -9 while it is mid-stream.
     let writer = {
@@ -107,9 +107,9 @@ fn kill_9_loses_nothing_acknowledged() {
     assert!(acked.len() > 5, "too few writes acknowledged before the kill: {}", acked.len());
 
     let c = Collector::start_on(&data, http, otlp_http, otlp_grpc);
-    let t = (now_ms() / 1000).to_string();
     for (n, base) in &acked {
         let expr = format!(r#"crash_test_value{{batch="{n}"}}[1h]"#);
+        let t = base / 1000 + 10;
         let v = c.get_json(&format!("/api/v1/query?query={}&time={t}", enc(&expr)));
         let result = v["data"]["result"].as_array().unwrap_or_else(|| panic!("{v}"));
         assert_eq!(result.len(), 10, "batch {n}: series missing after kill -9: {v}");
@@ -125,7 +125,7 @@ fn kill_9_loses_nothing_acknowledged() {
         "/loki/api/v1/query_range?query={}&limit=5000&start={}&end={}",
         enc(r#"{service_name="crash-test"}"#),
         base0 / 1000 - 10,
-        now_ms() / 1000 + 10
+        acked.last().map_or(0, |(_, base)| base / 1000) + 10
     );
     let logs = c.get_json(&url);
     let lines: Vec<String> = logs["data"]["result"]

@@ -26,11 +26,6 @@ impl Enc {
         self.uvarint(((v << 1) ^ (v >> 63)) as u64);
     }
 
-    /// Fixed 8 bytes little endian (float bits do not compress as varints).
-    pub fn u64_fixed(&mut self, v: u64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-
     /// Length-prefixed bytes.
     pub fn bytes(&mut self, b: &[u8]) {
         self.uvarint(b.len() as u64);
@@ -103,14 +98,6 @@ impl<'a> Dec<'a> {
         Ok(n as usize)
     }
 
-    /// See [`Enc::u64_fixed`].
-    pub fn u64_fixed(&mut self) -> DecResult<u64> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
-    }
-
     /// One byte.
     pub fn u8(&mut self) -> DecResult<u8> {
         Ok(self.take(1)?[0])
@@ -163,13 +150,11 @@ mod tests {
         e.uvarint(u64::MAX);
         e.ivarint(i64::MIN);
         e.ivarint(-3);
-        e.u64_fixed(0x7ff0000000000002);
         e.labels(&labels);
         let mut d = Dec::new(&e.buf);
         assert_eq!(d.uvarint()?, u64::MAX);
         assert_eq!(d.ivarint()?, i64::MIN);
         assert_eq!(d.ivarint()?, -3);
-        assert_eq!(d.u64_fixed()?, 0x7ff0000000000002);
         assert_eq!(d.labels()?, labels);
         assert!(d.is_empty());
         Ok(())

@@ -31,6 +31,12 @@ pub enum StoreError {
         /// What was wrong.
         reason: String,
     },
+    /// Another process (or another `Store` in this one) has the directory open.
+    #[error("store directory is in use: {path} is locked by another process")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// An earlier fsync failed; the WAL can no longer promise durability, so
     /// appends are refused until the store is reopened.
     #[error("WAL at {path} is unusable after an earlier write/fsync failure; reopen the store")]

@@ -12,7 +12,7 @@ use crate::types::{Labels, LogEntry, Sample, SpanEntry};
 
 /// Kind byte of a series record: `n × (ref uvarint, labels)`.
 pub const SERIES: u8 = 1;
-/// Kind byte of a samples record: `n × (ref, count, first t, t deltas.., value bits ×count)`.
+/// Kind byte of a samples record: `n × (ref, count, t deltas ×count, reversed value XORs ×count)`.
 pub const SAMPLES: u8 = 2;
 /// Kind byte of a logs record: `n streams × (labels, count × (t, line, metadata))`.
 pub const LOGS: u8 = 3;
@@ -103,8 +103,12 @@ pub fn encode_samples(samples: &[(u64, Vec<Sample>)], out: Vec<u8>) -> Vec<u8> {
                 f.cur.ivarint(s.t.wrapping_sub(prev));
                 prev = s.t;
             }
+            // Values XOR the previous one and bit-reversed, so the common
+            // case (few differing high mantissa bits, or none) is a short varint.
+            let mut prev = 0u64;
             for s in part {
-                f.cur.u64_fixed(s.v.to_bits());
+                f.cur.uvarint((s.v.to_bits() ^ prev).reverse_bits());
+                prev = s.v.to_bits();
             }
             f.item_done();
         }
@@ -169,15 +173,15 @@ pub fn decode(kind: u8, payload: &[u8]) -> DecResult<WalRecord> {
                     t = t.wrapping_add(d.ivarint()?);
                     ts.push(t);
                 }
-                let samples = ts
-                    .into_iter()
-                    .map(|t| {
-                        Ok(Sample {
-                            t,
-                            v: f64::from_bits(d.u64_fixed()?),
-                        })
-                    })
-                    .collect::<DecResult<_>>()?;
+                let mut prev = 0u64;
+                let mut samples = Vec::with_capacity(c);
+                for t in ts {
+                    prev ^= d.uvarint()?.reverse_bits();
+                    samples.push(Sample {
+                        t,
+                        v: f64::from_bits(prev),
+                    });
+                }
                 out.push((r, samples));
             }
             WalRecord::Samples(out)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::tests::*;
 use super::*;
-use crate::types::{MatchOp, Sample};
+use crate::types::MatchOp;
 
 #[test]
 fn reopen_without_maintain_keeps_everything() -> R {
@@ -231,5 +231,18 @@ fn replay_skips_records_already_in_the_snapshot() -> R {
     assert_eq!(everything(&s)?, want.0);
     assert_eq!(all_logs(&s)?, want.1);
     assert_eq!(s.trace(&[1; 16]), want.2);
+    Ok(())
+}
+
+#[test]
+fn second_open_of_the_same_dir_is_refused() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    assert!(matches!(
+        Store::open(dir.path(), StoreConfig::default()),
+        Err(StoreError::Locked { .. })
+    ));
+    drop(s);
+    Store::open(dir.path(), StoreConfig::default())?;
     Ok(())
 }

@@ -45,6 +45,8 @@ pub struct Store {
     snapshot_bytes: AtomicU64,
     corrupt_records: AtomicU64,
     orphan_samples: AtomicU64,
+    /// Held for the store's lifetime: two writers on one WAL would corrupt it.
+    _lock: fs::File,
 }
 
 impl Store {
@@ -56,6 +58,7 @@ impl Store {
     pub fn open(dir: &Path, cfg: StoreConfig) -> Result<Store, StoreError> {
         let wal_dir = dir.join("wal");
         fs::create_dir_all(&wal_dir).map_err(|e| StoreError::io(&wal_dir, e))?;
+        let lock = lock_dir(dir)?;
         let (snaps, tmps) = checkpoint::list_snapshots(dir)?;
         for t in tmps {
             fs::remove_file(&t).map_err(|e| StoreError::io(&t, e))?;
@@ -120,6 +123,7 @@ impl Store {
             snapshot_bytes: AtomicU64::new(snapshot_bytes),
             corrupt_records: AtomicU64::new(replay.corrupt),
             orphan_samples: AtomicU64::new(replay.orphans),
+            _lock: lock,
         })
     }
 
@@ -335,6 +339,22 @@ impl Store {
             corrupt_records: self.corrupt_records.load(Ordering::Relaxed),
             orphan_samples: self.orphan_samples.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Takes an exclusive advisory lock on `<dir>/LOCK` (released when the file closes).
+fn lock_dir(dir: &Path) -> Result<fs::File, StoreError> {
+    let path = dir.join("LOCK");
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked { path }),
+        Err(fs::TryLockError::Error(e)) => Err(StoreError::io(path, e)),
     }
 }
 
