@@ -13,7 +13,7 @@
 //! # Storage design
 //!
 //! * **Memory.** Samples live in Gorilla-style chunks of 120 samples
-//!   ([`chunk`](crate::chunk): delta-of-delta timestamps; values either XOR
+//!   (`chunk`: delta-of-delta timestamps; values either XOR
 //!   coded or, when they are short decimals, as delta-of-delta of the scaled
 //!   integer — about 1.2 bytes/sample on 15 s scrape data, bit-exact for every
 //!   f64). Series are indexed by label pairs (`index`, `series`). Logs are
@@ -35,7 +35,12 @@
 //!   not after a series' last timestamp. A torn WAL tail is truncated; a bad
 //!   record mid-WAL skips the rest of its segment; both are counted, never fatal.
 //!
-//! Input limits are in [`limits`].
+//! * **Exclusivity.** `open` takes an advisory lock on `<dir>/LOCK`; a second
+//!   `Store` on the same directory gets [`StoreError::Locked`].
+//!
+//! Everything retained lives in memory (the disk copy is for durability, not
+//! for paging), so memory use bounds the data set; `max_bytes` bounds both.
+//! A snapshot is read whole into memory at open. Input limits are in [`limits`].
 
 mod bitstream;
 mod checkpoint;

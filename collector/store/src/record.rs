@@ -296,4 +296,12 @@ mod tests {
         assert!(decode(SAMPLES, &[5, 1]).is_err());
         Ok(())
     }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_garbage_never_panics(kind in 0u8..6, bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = decode(kind, &bytes);
+            let _ = crate::chunk::Chunk::from_parts(bytes.clone(), bytes.len() as u64 * 8, u16::from(kind) * 20 + 1);
+        }
+    }
 }

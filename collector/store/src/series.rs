@@ -124,7 +124,7 @@ impl Head {
             {
                 Some(&r) => r,
                 None => {
-                    let r = self.next_ref + new_refs.len() as u64;
+                    let r = self.next_ref.saturating_add(new_refs.len() as u64);
                     new_refs.insert(&ss.labels, r);
                     plan.new_series.push((r, ss.labels.clone()));
                     plan.report.series_created += 1;
@@ -178,15 +178,19 @@ impl Head {
         if let Some(&existing) = self.by_labels.get(&labels) {
             return existing;
         }
+        let mut r = r;
         if self.series.contains_key(&r) {
             // A damaged WAL reused a ref for other labels: keep the first, give these a fresh ref.
-            let fresh = self.next_ref.max(r + 1);
-            return self.create(fresh, labels);
+            r = self.next_ref;
+            if self.series.contains_key(&r) {
+                // Only reachable with absurd refs from damaged files; never panic.
+                return r;
+            }
         }
         self.index.add(r, &labels);
         self.by_labels.insert(labels.clone(), r);
         self.series.insert(r, MemSeries::new(labels));
-        self.next_ref = self.next_ref.max(r + 1);
+        self.next_ref = self.next_ref.max(r.saturating_add(1));
         r
     }
 
