@@ -17,10 +17,28 @@ pub async fn start(
     logs: mpsc::Receiver<LogRecord>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<Result<()>>>> {
-    let exporter = Exporter::start(cfg.export.clone(), &registry)
-        .with_context(|| format!("cannot start the export path (queue in {})", cfg.export.queue_dir.display()))?;
-    let http = serve("agent-http", &cfg.http_listen, serve::self_router(registry.clone()), shutdown.clone()).await?;
-    let inputs = AgentInputs { logs, registry, shutdown };
-    let agent = tokio::spawn(async move { sextant_agent::run(cfg, exporter, inputs).await.context("agent failed") });
+    let exporter = Exporter::start(cfg.export.clone(), &registry).with_context(|| {
+        format!(
+            "cannot start the export path (queue in {})",
+            cfg.export.queue_dir.display()
+        )
+    })?;
+    let http = serve(
+        "agent-http",
+        &cfg.http_listen,
+        serve::self_router(registry.clone()),
+        shutdown.clone(),
+    )
+    .await?;
+    let inputs = AgentInputs {
+        logs,
+        registry,
+        shutdown,
+    };
+    let agent = tokio::spawn(async move {
+        sextant_agent::run(cfg, exporter, inputs)
+            .await
+            .context("agent failed")
+    });
     Ok(vec![http, agent])
 }

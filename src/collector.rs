@@ -28,24 +28,47 @@ pub async fn start(
     shutdown: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<Result<()>>>> {
     let dir = cfg.data_dir.clone();
-    let store_cfg = StoreConfig { retention: cfg.retention, max_bytes: cfg.retention_bytes };
+    let store_cfg = StoreConfig {
+        retention: cfg.retention,
+        max_bytes: cfg.retention_bytes,
+    };
     let store = tokio::task::spawn_blocking(move || Store::open(&dir, store_cfg))
         .await
         .context("store open task failed")?
         .with_context(|| format!("cannot open the store in {}", cfg.data_dir.display()))?;
-    let collector =
-        Collector::new(Arc::new(store), cfg.limits, &registry).context("cannot register collector metrics")?;
-    let api = collector.api_router().merge(serve::self_router(registry.clone()));
+    let collector = Collector::new(Arc::new(store), cfg.limits, &registry)
+        .context("cannot register collector metrics")?;
+    let api = collector
+        .api_router()
+        .merge(serve::self_router(registry.clone()));
     let mut tasks = vec![
-        serve("otlp-grpc", &cfg.otlp_grpc_listen, collector.otlp_grpc_routes().into_axum_router(), shutdown.clone())
-            .await?,
-        serve("otlp-http", &cfg.otlp_http_listen, collector.otlp_http_router(), shutdown.clone()).await?,
+        serve(
+            "otlp-grpc",
+            &cfg.otlp_grpc_listen,
+            collector.otlp_grpc_routes().into_axum_router(),
+            shutdown.clone(),
+        )
+        .await?,
+        serve(
+            "otlp-http",
+            &cfg.otlp_http_listen,
+            collector.otlp_http_router(),
+            shutdown.clone(),
+        )
+        .await?,
         serve("http", &cfg.http_listen, api, shutdown.clone()).await?,
     ];
     let instance = cfg.http_listen.clone();
     tasks.push(tokio::spawn(maintain(collector.clone(), shutdown.clone())));
-    tasks.push(tokio::spawn(self_metrics(collector.clone(), registry, instance.clone(), shutdown.clone())));
-    tasks.push(tokio::spawn(self_logs_loop(collector, self_logs, instance, shutdown)));
+    tasks.push(tokio::spawn(self_metrics(
+        collector.clone(),
+        registry,
+        instance.clone(),
+        shutdown.clone(),
+    )));
+    tasks.push(tokio::spawn(self_logs_loop(
+        collector, self_logs, instance, shutdown,
+    )));
     Ok(tasks)
 }
 
@@ -67,7 +90,10 @@ async fn maintain(c: Collector, mut shutdown: watch::Receiver<bool>) -> Result<(
             _ = shutdown.changed() => return Ok(()),
         }
         let store = Arc::clone(c.store());
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
         match tokio::task::spawn_blocking(move || store.maintain(now)).await {
             Ok(Ok(report)) => tracing::debug!(?report, "store maintained"),
             Ok(Err(e)) => tracing::error!(error = %e, "store maintenance failed; will retry"),
@@ -91,8 +117,16 @@ async fn self_metrics(
             _ = shutdown.changed() => return Ok(()),
         }
         c.refresh_store_metrics();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-        let req = sextant_adapters::prometheus::registry_to_otlp(&registry.gather(), resource(&instance), "sextant", now);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let req = sextant_adapters::prometheus::registry_to_otlp(
+            &registry.gather(),
+            resource(&instance),
+            "sextant",
+            now,
+        );
         if let Err(e) = ingest::metrics(c.store(), req).await {
             tracing::warn!(error = %e, "could not store self-metrics");
         }
@@ -119,7 +153,10 @@ async fn self_logs_loop(
                     ..Default::default()
                 }),
                 scope_logs: vec![ScopeLogs {
-                    scope: Some(InstrumentationScope { name: "sextant".to_string(), ..Default::default() }),
+                    scope: Some(InstrumentationScope {
+                        name: "sextant".to_string(),
+                        ..Default::default()
+                    }),
                     log_records: std::mem::take(&mut buf),
                     schema_url: String::new(),
                 }],

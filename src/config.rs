@@ -25,11 +25,17 @@ pub struct FileConfig {
 
 /// Reads and validates `path`; the error names the file, line, column and key.
 pub fn load(path: &Path) -> Result<FileConfig> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read config {}", path.display()))?;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
     if meta.len() > MAX_CONFIG_BYTES {
-        anyhow::bail!("config {} is {} bytes; the limit is {MAX_CONFIG_BYTES}", path.display(), meta.len());
+        anyhow::bail!(
+            "config {} is {} bytes; the limit is {MAX_CONFIG_BYTES}",
+            path.display(),
+            meta.len()
+        );
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
     parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
@@ -47,8 +53,14 @@ pub fn parse(text: &str) -> Result<FileConfig, String> {
 fn validate(cfg: &FileConfig) -> Result<(), String> {
     let addrs = [
         ("collector.http_listen", &cfg.collector.http_listen),
-        ("collector.otlp_grpc_listen", &cfg.collector.otlp_grpc_listen),
-        ("collector.otlp_http_listen", &cfg.collector.otlp_http_listen),
+        (
+            "collector.otlp_grpc_listen",
+            &cfg.collector.otlp_grpc_listen,
+        ),
+        (
+            "collector.otlp_http_listen",
+            &cfg.collector.otlp_http_listen,
+        ),
         ("agent.http_listen", &cfg.agent.http_listen),
     ];
     for (key, addr) in addrs {
@@ -59,8 +71,13 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
     if l.max_request_bytes == 0 || l.max_decompressed_bytes == 0 || l.max_string_bytes == 0 {
         return Err("collector.limits: every limit must be greater than zero".to_string());
     }
-    if !cfg.agent.export.endpoint.starts_with("http://") && !cfg.agent.export.endpoint.starts_with("https://") {
-        return Err(format!("agent.export.endpoint: {:?} must start with http:// or https://", cfg.agent.export.endpoint));
+    if !cfg.agent.export.endpoint.starts_with("http://")
+        && !cfg.agent.export.endpoint.starts_with("https://")
+    {
+        return Err(format!(
+            "agent.export.endpoint: {:?} must start with http:// or https://",
+            cfg.agent.export.endpoint
+        ));
     }
     Ok(())
 }
@@ -72,7 +89,10 @@ mod tests {
     #[test]
     fn accepts_defaults_and_good_files() {
         assert!(parse("").is_ok());
-        let cfg = parse("collector:\n  data_dir: /tmp/x\n  retention: 2d\nagent:\n  host_metrics: false\n").expect("valid");
+        let cfg = parse(
+            "collector:\n  data_dir: /tmp/x\n  retention: 2d\nagent:\n  host_metrics: false\n",
+        )
+        .expect("valid");
         assert_eq!(cfg.collector.retention.as_secs(), 2 * 86_400);
         assert!(!cfg.agent.host_metrics);
     }
@@ -81,13 +101,28 @@ mod tests {
     fn points_at_bad_keys_with_line_and_column() {
         let cases = [
             ("collector:\n  data_dri: x\n", "data_dri", "line 2"),
-            ("collector:\n  retention: 5 parsecs\n", "retention", "line 2"),
-            ("agent:\n  export:\n    max_batch_items: many\n", "max_batch_items", "line 3"),
-            ("collector:\n  http_listen: nowhere\n", "collector.http_listen", ""),
+            (
+                "collector:\n  retention: 5 parsecs\n",
+                "retention",
+                "line 2",
+            ),
+            (
+                "agent:\n  export:\n    max_batch_items: many\n",
+                "max_batch_items",
+                "line 3",
+            ),
+            (
+                "collector:\n  http_listen: nowhere\n",
+                "collector.http_listen",
+                "",
+            ),
         ];
         for (text, key, line) in cases {
             let err = parse(text).expect_err(text);
-            assert!(err.contains(key) || err.contains(line), "{text:?} gave {err}");
+            assert!(
+                err.contains(key) || err.contains(line),
+                "{text:?} gave {err}"
+            );
             assert!(err.contains(line), "{text:?} gave {err} (want {line})");
         }
     }

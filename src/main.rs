@@ -104,7 +104,10 @@ fn run(cli: Cli) -> Result<()> {
         println!("{}: ok", file.display());
         return Ok(());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     runtime.block_on(async move {
         match cli.command {
             Command::Collector(args) => run_collector(cli.log_format, args).await,
@@ -116,7 +119,10 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn load(path: &Option<PathBuf>) -> Result<FileConfig> {
-    path.as_deref().map(config::load).transpose().map(Option::unwrap_or_default)
+    path.as_deref()
+        .map(config::load)
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 /// Applies collector flags over the file's values.
@@ -157,7 +163,14 @@ async fn run_collector(format: LogFormat, args: CollectorArgs) -> Result<()> {
         service_name: "sextant-collector",
         instance: cfg.http_listen.clone(),
     };
-    let _telemetry = telemetry::init(format, SelfLogs { collector: Some(logs_tx), agent: None }, Some(traces))?;
+    let _telemetry = telemetry::init(
+        format,
+        SelfLogs {
+            collector: Some(logs_tx),
+            agent: None,
+        },
+        Some(traces),
+    )?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let registry = prometheus::Registry::new();
     let tasks = collector::start(&cfg, registry, logs_rx, stop_rx).await?;
@@ -186,7 +199,14 @@ async fn run_agent(format: LogFormat, args: AgentArgs) -> Result<()> {
         service_name: "sextant-agent",
         instance: sextant_agent::host_name(),
     });
-    let _telemetry = telemetry::init(format, SelfLogs { collector: None, agent: Some(logs_tx) }, traces)?;
+    let _telemetry = telemetry::init(
+        format,
+        SelfLogs {
+            collector: None,
+            agent: Some(logs_tx),
+        },
+        traces,
+    )?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let tasks = agent::start(cfg, prometheus::Registry::new(), logs_rx, stop_rx).await?;
     serve::wait_for_signal(stop_tx).await;
@@ -211,9 +231,17 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
         service_name: "sextant",
         instance: sextant_agent::host_name(),
     };
-    let _telemetry = telemetry::init(format, SelfLogs { collector: Some(c_tx), agent: Some(a_tx) }, Some(traces))?;
+    let _telemetry = telemetry::init(
+        format,
+        SelfLogs {
+            collector: Some(c_tx),
+            agent: Some(a_tx),
+        },
+        Some(traces),
+    )?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = collector::start(&ccfg, prometheus::Registry::new(), c_rx, stop_rx.clone()).await?;
+    let mut tasks =
+        collector::start(&ccfg, prometheus::Registry::new(), c_rx, stop_rx.clone()).await?;
     tasks.extend(agent::start(acfg, prometheus::Registry::new(), a_rx, stop_rx).await?);
     tracing::info!(
         query_api = %format!("http://{}", ccfg.http_listen),

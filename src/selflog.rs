@@ -29,20 +29,32 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for SelfLogs {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let target = event.metadata().target();
         let is_collector = COLLECTOR_TARGETS.iter().any(|p| target.starts_with(p));
-        let (first, second) =
-            if is_collector { (&self.collector, &self.agent) } else { (&self.agent, &self.collector) };
-        let Some(tx) = first.as_ref().or(second.as_ref()) else { return };
+        let (first, second) = if is_collector {
+            (&self.collector, &self.agent)
+        } else {
+            (&self.agent, &self.collector)
+        };
+        let Some(tx) = first.as_ref().or(second.as_ref()) else {
+            return;
+        };
         let mut visitor = Fields::default();
         event.record(&mut visitor);
         let (number, text) = severity(*event.metadata().level());
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-        visitor.attributes.push(kv("code.namespace", target.to_string()));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        visitor
+            .attributes
+            .push(kv("code.namespace", target.to_string()));
         let record = LogRecord {
             time_unix_nano: now,
             observed_time_unix_nano: now,
             severity_number: number,
             severity_text: text.to_string(),
-            body: Some(AnyValue { value: Some(Value::StringValue(visitor.message)) }),
+            body: Some(AnyValue {
+                value: Some(Value::StringValue(visitor.message)),
+            }),
             attributes: visitor.attributes,
             ..Default::default()
         };

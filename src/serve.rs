@@ -17,8 +17,12 @@ pub async fn serve(
     router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<JoinHandle<Result<()>>> {
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("{name}: cannot listen on {addr}"))?;
-    let local = listener.local_addr().with_context(|| format!("{name}: no local address"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("{name}: cannot listen on {addr}"))?;
+    let local = listener
+        .local_addr()
+        .with_context(|| format!("{name}: no local address"))?;
     tracing::info!(listener = name, address = %local, "listening");
     Ok(tokio::spawn(async move {
         axum::serve(listener, router)
@@ -49,8 +53,19 @@ fn metrics_text(registry: &prometheus::Registry) -> axum::response::Response {
     let encoder = prometheus::TextEncoder::new();
     let mut buf = Vec::new();
     match encoder.encode(&registry.gather(), &mut buf) {
-        Ok(()) => ([(axum::http::header::CONTENT_TYPE, encoder.format_type().to_string())], buf).into_response(),
-        Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("metrics encoding failed: {e}")).into_response(),
+        Ok(()) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                encoder.format_type().to_string(),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("metrics encoding failed: {e}"),
+        )
+            .into_response(),
     }
 }
 

@@ -50,12 +50,22 @@ pub struct TraceExport {
 
 /// Installs the global subscriber. Must run inside the tokio runtime (the
 /// span exporter spawns there). `RUST_LOG` overrides the default `info`.
-pub fn init(format: LogFormat, self_logs: SelfLogs, traces: Option<TraceExport>) -> Result<Telemetry> {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,h2=warn,hyper=warn,tonic=warn,tower=warn,reqwest=warn"));
+pub fn init(
+    format: LogFormat,
+    self_logs: SelfLogs,
+    traces: Option<TraceExport>,
+) -> Result<Telemetry> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,h2=warn,hyper=warn,tonic=warn,tower=warn,reqwest=warn")
+    });
     let fmt = match format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
     let (otel, provider) = match traces {
         Some(t) => {
@@ -66,11 +76,20 @@ pub fn init(format: LogFormat, self_logs: SelfLogs, traces: Option<TraceExport>)
                 .with_context(|| format!("cannot set up span export to {}", t.endpoint))?;
             let resource = Resource::builder()
                 .with_service_name(t.service_name)
-                .with_attribute(opentelemetry::KeyValue::new("service.instance.id", t.instance))
+                .with_attribute(opentelemetry::KeyValue::new(
+                    "service.instance.id",
+                    t.instance,
+                ))
                 .build();
-            let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(resource)
+                .build();
             let tracer = provider.tracer("sextant");
-            (Some(tracing_opentelemetry::layer().with_tracer(tracer)), Some(provider))
+            (
+                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+                Some(provider),
+            )
         }
         None => (None, None),
     };

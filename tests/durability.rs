@@ -15,7 +15,10 @@ use sextant_adapters::prometheus::{Series, encode_remote_write};
 type Acked = Arc<Mutex<Vec<(u64, i64)>>>;
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
 }
 
 /// Batch `n`: 10 series × 5 samples, plus one log record and one span, all tagged `n`.
@@ -27,18 +30,26 @@ fn write_batch(http: &str, otlp_http: &str, n: u64, base: i64) -> bool {
                 ("series".into(), s.to_string()),
                 ("batch".into(), n.to_string()),
             ],
-            samples: (0..5).map(|i| (base + i * 1000, (n * 100 + i as u64) as f64)).collect(),
+            samples: (0..5)
+                .map(|i| (base + i * 1000, (n * 100 + i as u64) as f64))
+                .collect(),
         })
         .collect();
     let Ok((status, body)) = try_post(
         &format!("http://{http}/api/v1/write"),
-        &[("Content-Type", "application/x-protobuf"), ("Content-Encoding", "snappy")],
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "snappy"),
+        ],
         &encode_remote_write(&series),
     ) else {
         return false;
     };
     if status != 204 {
-        assert!(status >= 500, "remote-write refused batch {n}: {status} {body}");
+        assert!(
+            status >= 500,
+            "remote-write refused batch {n}: {status} {body}"
+        );
         return false;
     }
     let ts = (base as u128 * 1_000_000).to_string();
@@ -104,22 +115,35 @@ fn kill_9_loses_nothing_acknowledged() {
     stop.store(true, Ordering::Relaxed);
     let _ = writer.join();
     let acked = acked.lock().expect("lock").clone();
-    assert!(acked.len() > 5, "too few writes acknowledged before the kill: {}", acked.len());
+    assert!(
+        acked.len() > 5,
+        "too few writes acknowledged before the kill: {}",
+        acked.len()
+    );
 
     let c = Collector::start_on(&data, http, otlp_http, otlp_grpc);
     for (n, base) in &acked {
         let expr = format!(r#"crash_test_value{{batch="{n}"}}[1h]"#);
         let t = base / 1000 + 10;
         let v = c.get_json(&format!("/api/v1/query?query={}&time={t}", enc(&expr)));
-        let result = v["data"]["result"].as_array().unwrap_or_else(|| panic!("{v}"));
-        assert_eq!(result.len(), 10, "batch {n}: series missing after kill -9: {v}");
+        let result = v["data"]["result"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"));
+        assert_eq!(
+            result.len(),
+            10,
+            "batch {n}: series missing after kill -9: {v}"
+        );
         for s in result {
             let values = s["values"].as_array().expect("values");
             assert_eq!(values.len(), 5, "batch {n}: samples missing: {s}");
             assert_eq!(values[0][0], json!(base / 1000), "batch {n}");
         }
         let trace = c.get_json(&format!("/api/traces/{:032x}", n + 1));
-        assert!(trace["batches"].is_array(), "batch {n}: span missing after kill -9: {trace}");
+        assert!(
+            trace["batches"].is_array(),
+            "batch {n}: span missing after kill -9: {trace}"
+        );
     }
     let url = format!(
         "/loki/api/v1/query_range?query={}&limit=5000&start={}&end={}",
@@ -132,10 +156,18 @@ fn kill_9_loses_nothing_acknowledged() {
         .as_array()
         .expect("streams")
         .iter()
-        .flat_map(|s| s["values"].as_array().expect("values").iter().map(|v| v[1].as_str().unwrap_or("").to_string()))
+        .flat_map(|s| {
+            s["values"]
+                .as_array()
+                .expect("values")
+                .iter()
+                .map(|v| v[1].as_str().unwrap_or("").to_string())
+        })
         .collect();
     for (n, _) in &acked {
-        assert!(lines.contains(&format!("batch {n}")), "log of batch {n} missing after kill -9");
+        assert!(
+            lines.contains(&format!("batch {n}")),
+            "log of batch {n} missing after kill -9"
+        );
     }
 }
-

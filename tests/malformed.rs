@@ -14,6 +14,16 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().expect("gzip")
 }
 
+/// What, URL, headers, body, expected status, a word the reason must contain.
+type Case<'a> = (
+    &'a str,
+    String,
+    Vec<(&'a str, &'a str)>,
+    Vec<u8>,
+    u16,
+    &'a str,
+);
+
 #[test]
 fn bad_input_gets_a_reason_and_the_collector_stays_up() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -25,7 +35,11 @@ fn bad_input_gets_a_reason_and_the_collector_stays_up() {
     let good = r#"{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"mal"}}]},
         "scopeMetrics":[{"metrics":[{"name":"kept","gauge":{"dataPoints":[{"asDouble":7,"timeUnixNano":"TS"}]}}]}]}]}"#
         .replace("TS", &format!("{}", (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos())));
-    let (status, body) = post(&otlp("/v1/metrics"), &[("Content-Type", "application/json")], good.as_bytes());
+    let (status, body) = post(
+        &otlp("/v1/metrics"),
+        &[("Content-Type", "application/json")],
+        good.as_bytes(),
+    );
     assert_eq!(status, 200, "{body}");
 
     let pb = ("Content-Type", "application/x-protobuf");
@@ -33,25 +47,112 @@ fn bad_input_gets_a_reason_and_the_collector_stays_up() {
     let gz = ("Content-Encoding", "gzip");
     let bomb = gzip(&vec![b'{'; 80 << 20]);
     let huge = vec![0u8; 17 << 20];
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
-        ("garbage protobuf", otlp("/v1/logs"), vec![pb], vec![0xff, 0xff, 0xff, 0x0f], 400, "malformed protobuf"),
-        ("truncated protobuf", otlp("/v1/traces"), vec![pb], vec![0x0a, 0x10, 0x01], 400, "malformed protobuf"),
-        ("bad JSON", otlp("/v1/metrics"), vec![json], b"{\"resourceMetrics\": [".to_vec(), 400, "malformed JSON"),
-        ("wrong JSON type", otlp("/v1/logs"), vec![json], br#"{"resourceLogs": 5}"#.to_vec(), 400, "malformed JSON"),
-        ("bad hex trace id", otlp("/v1/traces"), vec![json],
-            br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"00"}]}]}]}"#.to_vec(), 400, "invalid character"),
-        ("invalid UTF-8 JSON", otlp("/v1/logs"), vec![json], vec![b'{', 0xc3, 0x28, b'}'], 400, "UTF-8"),
-        ("unknown content type", otlp("/v1/logs"), vec![("Content-Type", "text/plain")], b"hi".to_vec(), 415, "Content-Type"),
-        ("not gzip", otlp("/v1/logs"), vec![pb, gz], b"plain".to_vec(), 400, "gzip"),
-        ("gzip bomb", otlp("/v1/logs"), vec![json, gz], bomb, 413, "limit"),
-        ("oversize body", otlp("/v1/metrics"), vec![pb], huge.clone(), 413, "limit"),
-        ("remote-write garbage", api("/api/v1/write"), vec![pb], b"not snappy".to_vec(), 400, "remote-write"),
-        ("remote-write oversize", api("/api/v1/write"), vec![pb], huge, 413, "limit"),
+    let cases: Vec<Case> = vec![
+        (
+            "garbage protobuf",
+            otlp("/v1/logs"),
+            vec![pb],
+            vec![0xff, 0xff, 0xff, 0x0f],
+            400,
+            "malformed protobuf",
+        ),
+        (
+            "truncated protobuf",
+            otlp("/v1/traces"),
+            vec![pb],
+            vec![0x0a, 0x10, 0x01],
+            400,
+            "malformed protobuf",
+        ),
+        (
+            "bad JSON",
+            otlp("/v1/metrics"),
+            vec![json],
+            b"{\"resourceMetrics\": [".to_vec(),
+            400,
+            "malformed JSON",
+        ),
+        (
+            "wrong JSON type",
+            otlp("/v1/logs"),
+            vec![json],
+            br#"{"resourceLogs": 5}"#.to_vec(),
+            400,
+            "malformed JSON",
+        ),
+        (
+            "bad hex trace id",
+            otlp("/v1/traces"),
+            vec![json],
+            br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"00"}]}]}]}"#
+                .to_vec(),
+            400,
+            "invalid character",
+        ),
+        (
+            "invalid UTF-8 JSON",
+            otlp("/v1/logs"),
+            vec![json],
+            vec![b'{', 0xc3, 0x28, b'}'],
+            400,
+            "UTF-8",
+        ),
+        (
+            "unknown content type",
+            otlp("/v1/logs"),
+            vec![("Content-Type", "text/plain")],
+            b"hi".to_vec(),
+            415,
+            "Content-Type",
+        ),
+        (
+            "not gzip",
+            otlp("/v1/logs"),
+            vec![pb, gz],
+            b"plain".to_vec(),
+            400,
+            "gzip",
+        ),
+        (
+            "gzip bomb",
+            otlp("/v1/logs"),
+            vec![json, gz],
+            bomb,
+            413,
+            "limit",
+        ),
+        (
+            "oversize body",
+            otlp("/v1/metrics"),
+            vec![pb],
+            huge.clone(),
+            413,
+            "limit",
+        ),
+        (
+            "remote-write garbage",
+            api("/api/v1/write"),
+            vec![pb],
+            b"not snappy".to_vec(),
+            400,
+            "remote-write",
+        ),
+        (
+            "remote-write oversize",
+            api("/api/v1/write"),
+            vec![pb],
+            huge,
+            413,
+            "limit",
+        ),
     ];
     for (what, url, headers, body, want, reason) in cases {
         let (status, text) = post(&url, &headers, &body);
         assert_eq!(status, want, "{what}: {text}");
-        assert!(text.contains(reason), "{what}: reason {text:?} should mention {reason:?}");
+        assert!(
+            text.contains(reason),
+            "{what}: reason {text:?} should mention {reason:?}"
+        );
         assert!(c.alive(), "collector died on {what}");
     }
 
@@ -73,7 +174,12 @@ for body, want in ((b"\xff\xff\xff\x0f", grpc.StatusCode.INTERNAL), (b"\x0a" + b
         .args(["-c", script, &c.otlp_grpc])
         .output()
         .expect("run python grpc client");
-    assert!(out.status.success(), "gRPC cases: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gRPC cases: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(c.alive(), "collector died on malformed gRPC");
 
     // Bad queries answer in Prometheus's error shape.
@@ -83,6 +189,9 @@ for body, want in ((b"\xff\xff\xff\x0f", grpc.StatusCode.INTERNAL), (b"\x0a" + b
 
     // Still serving, and the first write is still there.
     c.wait_ready();
-    let v = c.get_json(&format!("/api/v1/query?query={}", enc(r#"kept{job="mal"}"#)));
+    let v = c.get_json(&format!(
+        "/api/v1/query?query={}",
+        enc(r#"kept{job="mal"}"#)
+    ));
     assert_eq!(v["data"]["result"][0]["value"][1], "7", "{v}");
 }

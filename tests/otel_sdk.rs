@@ -11,8 +11,20 @@ use serde_json::Value;
 
 fn send(c: &Collector, mode: &str, run: &str) -> Value {
     let out = Command::new(common::python())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/send_otlp.py"))
-        .args(["--mode", mode, "--grpc", &c.otlp_grpc, "--http", &format!("http://{}", c.otlp_http), "--run", run])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/send_otlp.py"
+        ))
+        .args([
+            "--mode",
+            mode,
+            "--grpc",
+            &c.otlp_grpc,
+            "--http",
+            &format!("http://{}", c.otlp_http),
+            "--run",
+            run,
+        ])
         .output()
         .expect("run python");
     assert!(
@@ -35,7 +47,11 @@ fn check_metrics(c: &Collector, run: &str) {
         assert_eq!(m["job"], format!("e2e-{run}"));
         assert_eq!(m["instance"], "py-1");
         assert_eq!(m["otel_scope_name"], "e2e.meter");
-        let want = if m["http_route"] == "/checkout" { "5" } else { "2" };
+        let want = if m["http_route"] == "/checkout" {
+            "5"
+        } else {
+            "2"
+        };
         assert_eq!(s["value"][1], want, "{s}");
     }
     let buckets = q(&format!(r#"e2e_latency_seconds_bucket{{run_id="{run}"}}"#));
@@ -66,10 +82,14 @@ fn check_logs(c: &Collector, run: &str, log_trace_id: &str) {
         .header("X-Loki-Response-Encoding-Flags", "categorize-labels")
         .call()
         .expect("loki query");
-    let v: Value = serde_json::from_str(&resp.into_body().read_to_string().expect("body")).expect("json");
+    let v: Value =
+        serde_json::from_str(&resp.into_body().read_to_string().expect("body")).expect("json");
     assert_eq!(v["data"]["resultType"], "streams", "{v}");
     let streams = v["data"]["result"].as_array().expect("streams");
-    let values: Vec<&Value> = streams.iter().flat_map(|s| s["values"].as_array().expect("values")).collect();
+    let values: Vec<&Value> = streams
+        .iter()
+        .flat_map(|s| s["values"].as_array().expect("values"))
+        .collect();
     assert_eq!(values.len(), 2, "{v}");
     let warn = values
         .iter()
@@ -86,23 +106,48 @@ fn check_logs(c: &Collector, run: &str, log_trace_id: &str) {
 
 fn check_trace(c: &Collector, run: &str, trace_id: &str) {
     let v = c.get_json(&format!("/api/traces/{trace_id}"));
-    let batches = v["batches"].as_array().unwrap_or_else(|| panic!("no batches: {v}"));
+    let batches = v["batches"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no batches: {v}"));
     let spans: Vec<&Value> = batches
         .iter()
         .flat_map(|b| b["scopeSpans"].as_array().expect("scopeSpans"))
         .flat_map(|s| s["spans"].as_array().expect("spans"))
         .collect();
     assert_eq!(spans.len(), 2, "{v}");
-    let parent = spans.iter().find(|s| s["name"] == "checkout").expect("parent span");
-    let child = spans.iter().find(|s| s["name"] == "charge-card").expect("child span");
+    let parent = spans
+        .iter()
+        .find(|s| s["name"] == "checkout")
+        .expect("parent span");
+    let child = spans
+        .iter()
+        .find(|s| s["name"] == "charge-card")
+        .expect("child span");
     assert_eq!(parent["traceId"], trace_id);
     assert_eq!(child["parentSpanId"], parent["spanId"]);
     assert_eq!(child["kind"], 3, "client kind as an integer: {child}");
     let attrs = parent["attributes"].as_array().expect("attributes");
-    assert!(attrs.iter().any(|a| a["key"] == "run.id" && a["value"]["stringValue"] == run), "{parent}");
-    assert!(attrs.iter().any(|a| a["key"] == "order.items" && a["value"]["intValue"] == "3"), "{parent}");
+    assert!(
+        attrs
+            .iter()
+            .any(|a| a["key"] == "run.id" && a["value"]["stringValue"] == run),
+        "{parent}"
+    );
+    assert!(
+        attrs
+            .iter()
+            .any(|a| a["key"] == "order.items" && a["value"]["intValue"] == "3"),
+        "{parent}"
+    );
     let resource = &batches[0]["resource"]["attributes"];
-    assert!(resource.as_array().expect("resource").iter().any(|a| a["key"] == "service.name"), "{v}");
+    assert!(
+        resource
+            .as_array()
+            .expect("resource")
+            .iter()
+            .any(|a| a["key"] == "service.name"),
+        "{v}"
+    );
     assert_eq!(batches[0]["scopeSpans"][0]["scope"]["name"], "e2e.tracer");
 }
 
@@ -114,7 +159,11 @@ fn python_sdk_round_trips_over_every_transport() {
         let run = mode.replace('-', "_");
         let sent = send(&c, mode, &run);
         check_metrics(&c, &run);
-        check_logs(&c, &run, sent["log_trace_id"].as_str().expect("log trace id"));
+        check_logs(
+            &c,
+            &run,
+            sent["log_trace_id"].as_str().expect("log trace id"),
+        );
         check_trace(&c, &run, sent["trace_id"].as_str().expect("trace id"));
     }
 }

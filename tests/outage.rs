@@ -22,7 +22,10 @@ impl Drop for Agent {
 }
 
 fn now_s() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
 }
 
 /// Timestamps (seconds) of the agent's load-average samples in (end-range, end].
@@ -73,7 +76,10 @@ fn agent_loses_nothing_across_a_collector_outage() {
 
     // Wait for the queue to drain: samples from just after the restart arrive.
     eventually(Duration::from_secs(60), "samples after the restart", || {
-        sample_times(&c, now_s(), 30).iter().any(|t| *t > up + 3.0).then_some(())
+        sample_times(&c, now_s(), 30)
+            .iter()
+            .any(|t| *t > up + 3.0)
+            .then_some(())
     });
     let end = up + 3.0;
     let times = sample_times(&c, end, (end - down) as u64 + 10);
@@ -85,5 +91,8 @@ fn agent_loses_nothing_across_a_collector_outage() {
         end - down
     );
     let gap = window.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    assert!(gap < 3.0, "a {gap:.1} s gap in the agent's samples: data lost during the outage");
+    assert!(
+        gap < 3.0,
+        "a {gap:.1} s gap in the agent's samples: data lost during the outage"
+    );
 }

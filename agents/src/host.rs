@@ -7,19 +7,25 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
-use sextant_adapters::otlp::string_kv;
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
+    AggregationTemporality, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use sextant_adapters::export::Exporter;
+use sextant_adapters::otlp::string_kv;
 use tokio::sync::watch;
 
 /// Clock ticks per second of `/proc/stat` (USER_HZ, 100 on every Linux ABI we run on).
 const USER_HZ: f64 = 100.0;
 
 /// Reads host metrics every `interval` and submits them until shutdown.
-pub async fn run(exporter: Exporter, resource: Resource, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    exporter: Exporter,
+    resource: Resource,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let start_ns = now_ns();
     let mut tick = tokio::time::interval(interval);
     loop {
@@ -35,7 +41,10 @@ pub async fn run(exporter: Exporter, resource: Resource, interval: Duration, mut
             resource_metrics: vec![ResourceMetrics {
                 resource: Some(resource.clone()),
                 scope_metrics: vec![ScopeMetrics {
-                    scope: Some(InstrumentationScope { name: "sextant/hostmetrics".to_string(), ..Default::default() }),
+                    scope: Some(InstrumentationScope {
+                        name: "sextant/hostmetrics".to_string(),
+                        ..Default::default()
+                    }),
                     metrics,
                     schema_url: String::new(),
                 }],
@@ -66,12 +75,32 @@ fn read(start_ns: u64, now: u64) -> Vec<Metric> {
 /// `system.cpu.time{state}` in seconds, summed over CPUs, from the `cpu ` line of `/proc/stat`.
 fn cpu_time(stat: &str, start_ns: u64, now: u64) -> Option<Metric> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let fields: Vec<f64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
-    let states = ["user", "nice", "system", "idle", "wait", "interrupt", "softirq", "steal"];
+    let fields: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let states = [
+        "user",
+        "nice",
+        "system",
+        "idle",
+        "wait",
+        "interrupt",
+        "softirq",
+        "steal",
+    ];
     let points = states
         .iter()
         .zip(&fields)
-        .map(|(state, ticks)| point(vec![string_kv("state", *state)], ticks / USER_HZ, start_ns, now))
+        .map(|(state, ticks)| {
+            point(
+                vec![string_kv("state", *state)],
+                ticks / USER_HZ,
+                start_ns,
+                now,
+            )
+        })
         .collect();
     Some(Metric {
         name: "system.cpu.time".to_string(),
@@ -101,10 +130,15 @@ fn memory_usage(meminfo: &str, now: u64) -> Option<Metric> {
     let buffers = kib("Buffers").unwrap_or(0.0);
     let cached = kib("Cached").unwrap_or(0.0);
     let used = (total - free - buffers - cached).max(0.0);
-    let points = [("used", used), ("free", free), ("buffered", buffers), ("cached", cached)]
-        .into_iter()
-        .map(|(state, v)| point(vec![string_kv("state", state)], v, 0, now))
-        .collect();
+    let points = [
+        ("used", used),
+        ("free", free),
+        ("buffered", buffers),
+        ("cached", cached),
+    ]
+    .into_iter()
+    .map(|(state, v)| point(vec![string_kv("state", state)], v, 0, now))
+    .collect();
     Some(Metric {
         name: "system.memory.usage".to_string(),
         description: "Bytes of memory in use, by state.".to_string(),
@@ -120,7 +154,11 @@ fn memory_usage(meminfo: &str, now: u64) -> Option<Metric> {
 
 /// `system.cpu.load_average.{1m,5m,15m}` from `/proc/loadavg`.
 fn load_average(loadavg: &str, now: u64) -> Vec<Metric> {
-    let values: Vec<f64> = loadavg.split_whitespace().take(3).filter_map(|v| v.parse().ok()).collect();
+    let values: Vec<f64> = loadavg
+        .split_whitespace()
+        .take(3)
+        .filter_map(|v| v.parse().ok())
+        .collect();
     ["1m", "5m", "15m"]
         .iter()
         .zip(values)
@@ -128,7 +166,9 @@ fn load_average(loadavg: &str, now: u64) -> Vec<Metric> {
             name: format!("system.cpu.load_average.{window}"),
             description: format!("Average CPU load over {window}."),
             unit: "{thread}".to_string(),
-            data: Some(metric::Data::Gauge(Gauge { data_points: vec![point(Vec::new(), v, 0, now)] })),
+            data: Some(metric::Data::Gauge(Gauge {
+                data_points: vec![point(Vec::new(), v, 0, now)],
+            })),
             ..Default::default()
         })
         .collect()
@@ -145,7 +185,10 @@ fn point(attributes: Vec<KeyValue>, v: f64, start_ns: u64, now: u64) -> NumberDa
 }
 
 fn now_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -156,14 +199,24 @@ mod tests {
     fn parses_proc_files() {
         let stat = "cpu  100 0 50 1000 5 0 1 0 0 0\ncpu0 100 0 50 1000 5 0 1 0 0 0\n";
         let m = cpu_time(stat, 1, 2).expect("cpu line");
-        let Some(metric::Data::Sum(sum)) = m.data else { panic!("sum expected") };
+        let Some(metric::Data::Sum(sum)) = m.data else {
+            panic!("sum expected")
+        };
         assert_eq!(sum.data_points.len(), 8);
-        assert_eq!(sum.data_points[0].value, Some(number_data_point::Value::AsDouble(1.0)));
+        assert_eq!(
+            sum.data_points[0].value,
+            Some(number_data_point::Value::AsDouble(1.0))
+        );
 
         let meminfo = "MemTotal:       1000 kB\nMemFree:         100 kB\nBuffers:          50 kB\nCached:          250 kB\n";
         let m = memory_usage(meminfo, 2).expect("meminfo");
-        let Some(metric::Data::Sum(sum)) = m.data else { panic!("sum expected") };
-        assert_eq!(sum.data_points[0].value, Some(number_data_point::Value::AsDouble(600.0 * 1024.0)));
+        let Some(metric::Data::Sum(sum)) = m.data else {
+            panic!("sum expected")
+        };
+        assert_eq!(
+            sum.data_points[0].value,
+            Some(number_data_point::Value::AsDouble(600.0 * 1024.0))
+        );
 
         let l = load_average("0.50 0.25 0.10 1/100 42", 2);
         assert_eq!(l.len(), 3);

@@ -43,9 +43,17 @@ pub struct AgentInputs {
 }
 
 /// Runs the agent until `inputs.shutdown` flips; then flushes the export path.
-pub async fn run(cfg: AgentConfig, exporter: Exporter, inputs: AgentInputs) -> Result<(), AgentError> {
+pub async fn run(
+    cfg: AgentConfig,
+    exporter: Exporter,
+    inputs: AgentInputs,
+) -> Result<(), AgentError> {
     let resource = agent_resource(&cfg);
-    let AgentInputs { logs, registry, shutdown } = inputs;
+    let AgentInputs {
+        logs,
+        registry,
+        shutdown,
+    } = inputs;
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(selfmetrics::run(
         exporter.clone(),
@@ -55,7 +63,12 @@ pub async fn run(cfg: AgentConfig, exporter: Exporter, inputs: AgentInputs) -> R
         shutdown.clone(),
     ));
     if cfg.host_metrics {
-        tasks.spawn(host::run(exporter.clone(), resource.clone(), cfg.host_metrics_interval, shutdown.clone()));
+        tasks.spawn(host::run(
+            exporter.clone(),
+            resource.clone(),
+            cfg.host_metrics_interval,
+            shutdown.clone(),
+        ));
     }
     tasks.spawn(ship_logs(exporter.clone(), logs, resource, shutdown));
     while tasks.join_next().await.is_some() {}
@@ -87,16 +100,22 @@ async fn ship_logs(
     }
 }
 
-async fn submit(exporter: &Exporter, resource: &opentelemetry_proto::tonic::resource::v1::Resource, records: Vec<LogRecord>) {
+async fn submit(
+    exporter: &Exporter,
+    resource: &opentelemetry_proto::tonic::resource::v1::Resource,
+    records: Vec<LogRecord>,
+) {
     let req = ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource: Some(resource.clone()),
             scope_logs: vec![ScopeLogs {
-                scope: Some(opentelemetry_proto::tonic::common::v1::InstrumentationScope {
-                    name: "sextant".to_string(),
-                    version: env!("CARGO_PKG_VERSION").to_string(),
-                    ..Default::default()
-                }),
+                scope: Some(
+                    opentelemetry_proto::tonic::common::v1::InstrumentationScope {
+                        name: "sextant".to_string(),
+                        version: env!("CARGO_PKG_VERSION").to_string(),
+                        ..Default::default()
+                    },
+                ),
                 log_records: records,
                 schema_url: String::new(),
             }],

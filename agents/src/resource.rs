@@ -1,7 +1,7 @@
 //! The OTLP resource every item the agent sends carries.
 
-use sextant_adapters::otlp::string_kv as kv;
 use opentelemetry_proto::tonic::resource::v1::Resource;
+use sextant_adapters::otlp::string_kv as kv;
 
 use crate::AgentConfig;
 
@@ -10,7 +10,11 @@ use crate::AgentConfig;
 /// `job`/`instance`.
 pub fn agent_resource(cfg: &AgentConfig) -> Resource {
     let host = host_name();
-    let instance = if cfg.instance.is_empty() { host.clone() } else { cfg.instance.clone() };
+    let instance = if cfg.instance.is_empty() {
+        host.clone()
+    } else {
+        cfg.instance.clone()
+    };
     Resource {
         attributes: vec![
             kv("service.name", "sextant-agent"),

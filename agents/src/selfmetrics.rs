@@ -22,8 +22,16 @@ pub async fn run(
             _ = tick.tick() => {}
             _ = shutdown.changed() => break,
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-        let req = registry_to_otlp(&registry.gather(), resource.attributes.clone(), "sextant", now);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let req = registry_to_otlp(
+            &registry.gather(),
+            resource.attributes.clone(),
+            "sextant",
+            now,
+        );
         if let Err(e) = exporter.submit_metrics(req).await {
             tracing::warn!(error = %e, "could not submit self-metrics");
         }

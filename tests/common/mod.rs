@@ -35,18 +35,36 @@ impl Collector {
     }
 
     /// Starts `sextant collector` on the given addresses (for restarts).
-    pub fn start_on(data_dir: &Path, http: String, otlp_http: String, otlp_grpc: String) -> Collector {
+    pub fn start_on(
+        data_dir: &Path,
+        http: String,
+        otlp_http: String,
+        otlp_grpc: String,
+    ) -> Collector {
         let log = std::fs::File::create(data_dir.with_extension("log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_sextant"))
             .args(["collector", "--data-dir"])
             .arg(data_dir)
-            .args(["--http-listen", &http, "--otlp-http-listen", &otlp_http, "--otlp-grpc-listen", &otlp_grpc])
+            .args([
+                "--http-listen",
+                &http,
+                "--otlp-http-listen",
+                &otlp_http,
+                "--otlp-grpc-listen",
+                &otlp_grpc,
+            ])
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("spawn sextant collector");
-        let c = Collector { child, data_dir: data_dir.to_path_buf(), http, otlp_http, otlp_grpc };
+        let c = Collector {
+            child,
+            data_dir: data_dir.to_path_buf(),
+            http,
+            otlp_http,
+            otlp_grpc,
+        };
         c.wait_ready();
         c
     }
@@ -55,13 +73,19 @@ impl Collector {
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if ureq::get(&format!("http://{}/readyz", self.http)).call().is_ok()
+            if ureq::get(&format!("http://{}/readyz", self.http))
+                .call()
+                .is_ok()
                 && std::net::TcpStream::connect(&self.otlp_http).is_ok()
                 && std::net::TcpStream::connect(&self.otlp_grpc).is_ok()
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "collector did not become ready; see {}", self.log_path().display());
+            assert!(
+                Instant::now() < deadline,
+                "collector did not become ready; see {}",
+                self.log_path().display()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -96,7 +120,12 @@ impl Drop for Collector {
 
 /// GET `url` and parse the JSON body, whatever the status.
 pub fn get_json(url: &str) -> serde_json::Value {
-    let resp = ureq::get(url).config().http_status_as_error(false).build().call().expect("GET");
+    let resp = ureq::get(url)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .expect("GET");
     let body = resp.into_body().read_to_string().expect("body");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {body}"))
 }
@@ -114,7 +143,12 @@ pub fn try_post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<(u16
     }
     let resp = req.send(body).map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
-    let bytes = resp.into_body().with_config().limit(10 << 20).read_to_vec().map_err(|e| e.to_string())?;
+    let bytes = resp
+        .into_body()
+        .with_config()
+        .limit(10 << 20)
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
     Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
@@ -123,7 +157,9 @@ pub fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

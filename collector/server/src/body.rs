@@ -25,12 +25,14 @@ pub enum BodyError {
 /// Reads the whole body, at most `limits.max_request_bytes`, and undoes a
 /// `Content-Encoding: gzip` with at most `limits.max_decompressed_bytes` out.
 pub async fn read(headers: &HeaderMap, body: Body, limits: &Limits) -> Result<Bytes, BodyError> {
-    let raw = axum::body::to_bytes(body, limits.max_request_bytes).await.map_err(|e| {
-        BodyError::TooLarge(format!(
-            "request body over the {} byte limit (or unreadable: {e})",
-            limits.max_request_bytes
-        ))
-    })?;
+    let raw = axum::body::to_bytes(body, limits.max_request_bytes)
+        .await
+        .map_err(|e| {
+            BodyError::TooLarge(format!(
+                "request body over the {} byte limit (or unreadable: {e})",
+                limits.max_request_bytes
+            ))
+        })?;
     let encoding = headers
         .get(axum::http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -40,7 +42,9 @@ pub async fn read(headers: &HeaderMap, body: Body, limits: &Limits) -> Result<By
     match encoding.as_str() {
         "" | "identity" => Ok(raw),
         "gzip" | "x-gzip" => gunzip(&raw, limits.max_decompressed_bytes).map(Bytes::from),
-        other => Err(BodyError::UnsupportedEncoding(other.chars().take(64).collect())),
+        other => Err(BodyError::UnsupportedEncoding(
+            other.chars().take(64).collect(),
+        )),
     }
 }
 
@@ -52,7 +56,9 @@ pub fn gunzip(data: &[u8], max: usize) -> Result<Vec<u8>, BodyError> {
         .read_to_end(&mut out)
         .map_err(|e| BodyError::Malformed(format!("gzip body does not decompress: {e}")))?;
     if out.len() > max {
-        return Err(BodyError::TooLarge(format!("gzip body inflates past the {max} byte limit")));
+        return Err(BodyError::TooLarge(format!(
+            "gzip body inflates past the {max} byte limit"
+        )));
     }
     Ok(out)
 }
@@ -71,7 +77,13 @@ mod tests {
     #[test]
     fn inflates_within_limit_and_refuses_bombs() {
         assert_eq!(gunzip(&gz(b"hello"), 5).expect("fits"), b"hello");
-        assert!(matches!(gunzip(&gz(&[0u8; 1000]), 999), Err(BodyError::TooLarge(_))));
-        assert!(matches!(gunzip(b"not gzip", 100), Err(BodyError::Malformed(_))));
+        assert!(matches!(
+            gunzip(&gz(&[0u8; 1000]), 999),
+            Err(BodyError::TooLarge(_))
+        ));
+        assert!(matches!(
+            gunzip(b"not gzip", 100),
+            Err(BodyError::Malformed(_))
+        ));
     }
 }

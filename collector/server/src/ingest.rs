@@ -6,9 +6,15 @@
 
 use std::sync::Arc;
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use sextant_adapters::prometheus::{self as promconv, Series};
 use sextant_store::{Labels, Sample, SeriesSamples, Store, StoreError};
 
@@ -51,6 +57,35 @@ pub struct Accepted {
     pub message: String,
 }
 
+impl Accepted {
+    /// The OTLP logs response: partial success only when something was rejected.
+    pub fn logs_response(self) -> ExportLogsServiceResponse {
+        let partial_success = (self.rejected > 0).then_some(ExportLogsPartialSuccess {
+            rejected_log_records: self.rejected as i64,
+            error_message: self.message,
+        });
+        ExportLogsServiceResponse { partial_success }
+    }
+
+    /// The OTLP metrics response.
+    pub fn metrics_response(self) -> ExportMetricsServiceResponse {
+        let partial_success = (self.rejected > 0).then_some(ExportMetricsPartialSuccess {
+            rejected_data_points: self.rejected as i64,
+            error_message: self.message,
+        });
+        ExportMetricsServiceResponse { partial_success }
+    }
+
+    /// The OTLP traces response.
+    pub fn traces_response(self) -> ExportTraceServiceResponse {
+        let partial_success = (self.rejected > 0).then_some(ExportTracePartialSuccess {
+            rejected_spans: self.rejected as i64,
+            error_message: self.message,
+        });
+        ExportTraceServiceResponse { partial_success }
+    }
+}
+
 /// Why a request could not be stored at all; the client should retry.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -89,7 +124,11 @@ pub async fn samples(store: &Arc<Store>, series: Vec<Series>) -> Result<Accepted
     } else {
         String::new()
     };
-    Ok(Accepted { accepted: report.samples_appended + report.samples_duplicate, rejected, message })
+    Ok(Accepted {
+        accepted: report.samples_appended + report.samples_duplicate,
+        rejected,
+        message,
+    })
 }
 
 /// Maps OTLP log records to stream entries and appends them.
@@ -102,11 +141,17 @@ pub async fn logs(
     let accepted = entries.len() as u64;
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || store.append_logs(&entries)).await??;
-    Ok(Accepted { accepted, ..Accepted::default() })
+    Ok(Accepted {
+        accepted,
+        ..Accepted::default()
+    })
 }
 
 /// Splits OTLP traces into per-span entries and appends them.
-pub async fn traces(store: &Arc<Store>, req: ExportTraceServiceRequest) -> Result<Accepted, IngestError> {
+pub async fn traces(
+    store: &Arc<Store>,
+    req: ExportTraceServiceRequest,
+) -> Result<Accepted, IngestError> {
     let (entries, invalid) = spans::to_entries(req);
     let accepted = entries.len() as u64;
     let store = Arc::clone(store);
@@ -116,13 +161,21 @@ pub async fn traces(store: &Arc<Store>, req: ExportTraceServiceRequest) -> Resul
     } else {
         String::new()
     };
-    Ok(Accepted { accepted, rejected: invalid, message })
+    Ok(Accepted {
+        accepted,
+        rejected: invalid,
+        message,
+    })
 }
 
 fn to_store_series(s: Series) -> SeriesSamples {
     SeriesSamples {
         labels: Labels::from_pairs(s.labels),
-        samples: s.samples.into_iter().map(|(t, v)| Sample { t, v }).collect(),
+        samples: s
+            .samples
+            .into_iter()
+            .map(|(t, v)| Sample { t, v })
+            .collect(),
     }
 }
 

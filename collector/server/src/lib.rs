@@ -50,7 +50,11 @@ impl Collector {
         registry: &prometheus::Registry,
     ) -> Result<Collector, prometheus::Error> {
         let metrics = Arc::new(CollectorMetrics::register(registry)?);
-        Ok(Collector { store, limits, metrics })
+        Ok(Collector {
+            store,
+            limits,
+            metrics,
+        })
     }
 
     /// The store, for the binary's maintenance loop and for in-process ingestion.
@@ -86,7 +90,9 @@ impl Collector {
         let signal = req.signal();
         let items = req.items();
         let result = match req {
-            ingest::Request::Logs(r) => ingest::logs(&self.store, r, self.limits.max_string_bytes).await,
+            ingest::Request::Logs(r) => {
+                ingest::logs(&self.store, r, self.limits.max_string_bytes).await
+            }
             ingest::Request::Metrics(r) => ingest::metrics(&self.store, r).await,
             ingest::Request::Traces(r) => ingest::traces(&self.store, r).await,
         };
@@ -105,13 +111,19 @@ impl Collector {
         let m = &self.metrics;
         match result {
             Ok(acc) => {
-                m.accepted.with_label_values(&[signal.as_str(), transport]).inc_by(acc.accepted);
+                m.accepted
+                    .with_label_values(&[signal.as_str(), transport])
+                    .inc_by(acc.accepted);
                 if acc.rejected > 0 {
-                    m.refused.with_label_values(&[signal.as_str(), transport, "unmappable"]).inc_by(acc.rejected);
+                    m.refused
+                        .with_label_values(&[signal.as_str(), transport, "unmappable"])
+                        .inc_by(acc.rejected);
                 }
             }
             Err(e) => {
-                m.refused.with_label_values(&[signal.as_str(), transport, "store"]).inc_by(items);
+                m.refused
+                    .with_label_values(&[signal.as_str(), transport, "store"])
+                    .inc_by(items);
                 tracing::error!(signal = signal.as_str(), error = %e, "append failed; the client will retry");
             }
         }
@@ -119,7 +131,10 @@ impl Collector {
 
     /// Counts a request refused before it could be decoded.
     pub(crate) fn count_refused(&self, signal: ingest::Signal, transport: &str, reason: &str) {
-        self.metrics.refused.with_label_values(&[signal.as_str(), transport, reason]).inc();
+        self.metrics
+            .refused
+            .with_label_values(&[signal.as_str(), transport, reason])
+            .inc();
     }
 
     /// The query and write API: Prometheus remote-write and read-back, Loki, Tempo.

@@ -30,14 +30,25 @@ const STREAM_ATTRIBUTES: &[&str] = &[
 
 /// Maps every log record of `req` to an entry; `now_ns` stands in for
 /// records that carry neither a time nor an observed time.
-pub fn to_entries(req: &ExportLogsServiceRequest, max_string_bytes: usize, now_ns: i64) -> Vec<LogEntry> {
+pub fn to_entries(
+    req: &ExportLogsServiceRequest,
+    max_string_bytes: usize,
+    now_ns: i64,
+) -> Vec<LogEntry> {
     let mut out = Vec::new();
     for rl in &req.resource_logs {
-        let resource_attrs: &[KeyValue] = rl.resource.as_ref().map(|r| r.attributes.as_slice()).unwrap_or(&[]);
+        let resource_attrs: &[KeyValue] = rl
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or(&[]);
         let mut stream = Vec::new();
         let mut resource_meta = Vec::new();
         for kv in resource_attrs {
-            let pair = (sanitize(&kv.key), bounded(value_text(kv.value.as_ref()), max_string_bytes));
+            let pair = (
+                sanitize(&kv.key),
+                bounded(value_text(kv.value.as_ref()), max_string_bytes),
+            );
             if STREAM_ATTRIBUTES.contains(&kv.key.as_str()) {
                 stream.push(pair);
             } else {
@@ -53,16 +64,28 @@ pub fn to_entries(req: &ExportLogsServiceRequest, max_string_bytes: usize, now_n
             for rec in &sl.log_records {
                 let mut meta = resource_meta.clone();
                 if let Some(scope) = scope.filter(|s| !s.name.is_empty()) {
-                    meta.push(("scope_name".to_string(), bounded(scope.name.clone(), max_string_bytes)));
+                    meta.push((
+                        "scope_name".to_string(),
+                        bounded(scope.name.clone(), max_string_bytes),
+                    ));
                 }
                 for kv in &rec.attributes {
-                    meta.push((sanitize(&kv.key), bounded(value_text(kv.value.as_ref()), max_string_bytes)));
+                    meta.push((
+                        sanitize(&kv.key),
+                        bounded(value_text(kv.value.as_ref()), max_string_bytes),
+                    ));
                 }
                 if !rec.severity_text.is_empty() {
-                    meta.push(("severity_text".to_string(), bounded(rec.severity_text.clone(), 64)));
+                    meta.push((
+                        "severity_text".to_string(),
+                        bounded(rec.severity_text.clone(), 64),
+                    ));
                 }
                 if rec.severity_number != 0 {
-                    meta.push(("severity_number".to_string(), rec.severity_number.to_string()));
+                    meta.push((
+                        "severity_number".to_string(),
+                        rec.severity_number.to_string(),
+                    ));
                 }
                 if rec.trace_id.len() == 16 {
                     meta.push(("trace_id".to_string(), hex::encode(&rec.trace_id)));
@@ -71,10 +94,21 @@ pub fn to_entries(req: &ExportLogsServiceRequest, max_string_bytes: usize, now_n
                     meta.push(("span_id".to_string(), hex::encode(&rec.span_id)));
                 }
                 if !rec.event_name.is_empty() {
-                    meta.push(("event_name".to_string(), bounded(rec.event_name.clone(), max_string_bytes)));
+                    meta.push((
+                        "event_name".to_string(),
+                        bounded(rec.event_name.clone(), max_string_bytes),
+                    ));
                 }
-                let t = if rec.time_unix_nano != 0 { rec.time_unix_nano } else { rec.observed_time_unix_nano };
-                let t_ns = if t == 0 { now_ns } else { i64::try_from(t).unwrap_or(i64::MAX) };
+                let t = if rec.time_unix_nano != 0 {
+                    rec.time_unix_nano
+                } else {
+                    rec.observed_time_unix_nano
+                };
+                let t_ns = if t == 0 {
+                    now_ns
+                } else {
+                    i64::try_from(t).unwrap_or(i64::MAX)
+                };
                 out.push(LogEntry {
                     t_ns,
                     stream: stream.clone(),
@@ -92,7 +126,13 @@ pub fn to_entries(req: &ExportLogsServiceRequest, max_string_bytes: usize, now_n
 fn sanitize(key: &str) -> String {
     let mut out: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
@@ -132,15 +172,29 @@ fn value_json(v: &Value) -> serde_json::Value {
         Value::StringValue(s) => J::String(s.clone()),
         Value::BoolValue(b) => J::Bool(*b),
         Value::IntValue(i) => J::from(*i),
-        Value::DoubleValue(d) => serde_json::Number::from_f64(*d).map(J::Number).unwrap_or(J::String(d.to_string())),
+        Value::DoubleValue(d) => serde_json::Number::from_f64(*d)
+            .map(J::Number)
+            .unwrap_or(J::String(d.to_string())),
         Value::BytesValue(b) => J::String(hex::encode(b)),
         Value::ArrayValue(a) => J::Array(
-            a.values.iter().map(|x| x.value.as_ref().map(value_json).unwrap_or(J::Null)).collect(),
+            a.values
+                .iter()
+                .map(|x| x.value.as_ref().map(value_json).unwrap_or(J::Null))
+                .collect(),
         ),
         Value::KvlistValue(kv) => J::Object(
             kv.values
                 .iter()
-                .map(|p| (p.key.clone(), p.value.as_ref().and_then(|x| x.value.as_ref()).map(value_json).unwrap_or(J::Null)))
+                .map(|p| {
+                    (
+                        p.key.clone(),
+                        p.value
+                            .as_ref()
+                            .and_then(|x| x.value.as_ref())
+                            .map(value_json)
+                            .unwrap_or(J::Null),
+                    )
+                })
                 .collect(),
         ),
         Value::StringValueStrindex(i) => J::from(*i),
@@ -154,7 +208,11 @@ mod tests {
     use opentelemetry_proto::tonic::resource::v1::Resource;
 
     fn kv(k: &str, v: Value) -> KeyValue {
-        KeyValue { key: k.to_string(), value: Some(AnyValue { value: Some(v) }), ..Default::default() }
+        KeyValue {
+            key: k.to_string(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -173,7 +231,9 @@ mod tests {
                         time_unix_nano: 5,
                         severity_text: "WARN".into(),
                         severity_number: 13,
-                        body: Some(AnyValue { value: Some(Value::StringValue("disk almost full".into())) }),
+                        body: Some(AnyValue {
+                            value: Some(Value::StringValue("disk almost full".into())),
+                        }),
                         attributes: vec![kv("http.status_code", Value::IntValue(503))],
                         trace_id: vec![1; 16],
                         ..Default::default()
@@ -188,11 +248,17 @@ mod tests {
         let e = &entries[0];
         assert_eq!(e.t_ns, 5);
         assert_eq!(e.line, "disk almost full");
-        assert_eq!(e.stream.pairs(), &[("service_name".to_string(), "shop".to_string())]);
+        assert_eq!(
+            e.stream.pairs(),
+            &[("service_name".to_string(), "shop".to_string())]
+        );
         assert_eq!(e.metadata.get("host_name"), Some("n1"));
         assert_eq!(e.metadata.get("http_status_code"), Some("503"));
         assert_eq!(e.metadata.get("severity_text"), Some("WARN"));
-        assert_eq!(e.metadata.get("trace_id"), Some("01010101010101010101010101010101"));
+        assert_eq!(
+            e.metadata.get("trace_id"),
+            Some("01010101010101010101010101010101")
+        );
     }
 
     #[test]
@@ -204,9 +270,11 @@ mod tests {
     #[test]
     fn renders_structured_bodies_as_json() {
         let body = AnyValue {
-            value: Some(Value::KvlistValue(opentelemetry_proto::tonic::common::v1::KeyValueList {
-                values: vec![kv("a", Value::IntValue(1))],
-            })),
+            value: Some(Value::KvlistValue(
+                opentelemetry_proto::tonic::common::v1::KeyValueList {
+                    values: vec![kv("a", Value::IntValue(1))],
+                },
+            )),
         };
         assert_eq!(value_text(Some(&body)), r#"{"a":1}"#);
     }

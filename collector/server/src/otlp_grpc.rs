@@ -3,19 +3,23 @@
 //! answers UNAVAILABLE (retryable); undecodable messages never reach us —
 //! tonic answers them INTERNAL/INVALID_ARGUMENT itself.
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tonic::codec::CompressionEncoding;
 use tonic::{Request as GrpcRequest, Response, Status};
@@ -40,7 +44,9 @@ pub fn routes(c: Collector) -> tonic::service::Routes {
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max);
-    tonic::service::Routes::new(logs).add_service(metrics).add_service(traces)
+    tonic::service::Routes::new(logs)
+        .add_service(metrics)
+        .add_service(traces)
 }
 
 /// One type implements all three services over the shared collector.
@@ -48,7 +54,10 @@ struct Receiver(Collector);
 
 impl Receiver {
     async fn store(&self, req: Request) -> Result<Accepted, Status> {
-        self.0.accept(TRANSPORT, req).await.map_err(|e| Status::unavailable(e.to_string()))
+        self.0
+            .accept(TRANSPORT, req)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))
     }
 }
 
@@ -59,11 +68,7 @@ impl LogsService for Receiver {
         request: GrpcRequest<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         let acc = self.store(Request::Logs(request.into_inner())).await?;
-        let partial_success = (acc.rejected > 0).then(|| ExportLogsPartialSuccess {
-            rejected_log_records: acc.rejected as i64,
-            error_message: acc.message,
-        });
-        Ok(Response::new(ExportLogsServiceResponse { partial_success }))
+        Ok(Response::new(acc.logs_response()))
     }
 }
 
@@ -74,11 +79,7 @@ impl MetricsService for Receiver {
         request: GrpcRequest<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let acc = self.store(Request::Metrics(request.into_inner())).await?;
-        let partial_success = (acc.rejected > 0).then(|| ExportMetricsPartialSuccess {
-            rejected_data_points: acc.rejected as i64,
-            error_message: acc.message,
-        });
-        Ok(Response::new(ExportMetricsServiceResponse { partial_success }))
+        Ok(Response::new(acc.metrics_response()))
     }
 }
 
@@ -89,10 +90,6 @@ impl TraceService for Receiver {
         request: GrpcRequest<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let acc = self.store(Request::Traces(request.into_inner())).await?;
-        let partial_success = (acc.rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: acc.rejected as i64,
-            error_message: acc.message,
-        });
-        Ok(Response::new(ExportTraceServiceResponse { partial_success }))
+        Ok(Response::new(acc.traces_response()))
     }
 }

@@ -8,15 +8,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,7 +27,10 @@ pub fn router(collector: Collector) -> Router {
         .route("/v1/logs", post(logs))
         .route("/v1/metrics", post(metrics))
         .route("/v1/traces", post(traces))
-        .layer(axum::middleware::from_fn_with_state(collector.clone(), crate::api::observe))
+        .layer(axum::middleware::from_fn_with_state(
+            collector.clone(),
+            crate::api::observe,
+        ))
         .with_state(collector)
 }
 
@@ -77,7 +74,10 @@ impl IntoResponse for Refusal {
             StatusCode::PAYLOAD_TOO_LARGE => 8,
             _ => 14,
         };
-        let status = RpcStatus { code, message: self.reason };
+        let status = RpcStatus {
+            code,
+            message: self.reason,
+        };
         encode(self.status, self.encoding, &status)
     }
 }
@@ -88,8 +88,10 @@ fn encode<M: Message + Serialize>(status: StatusCode, encoding: Encoding, msg: &
         Encoding::Json => serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec()),
     };
     let mut resp = (status, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(encoding.content_type()),
+    );
     resp
 }
 
@@ -125,34 +127,59 @@ async fn decode<M: Message + Default + DeserializeOwned>(
     what: &str,
 ) -> Result<(M, Encoding), Refusal> {
     let encoding = encoding_of(headers)?;
-    let refuse = |status, reason| Refusal { status, reason, encoding };
-    let bytes = body::read(headers, body, &c.limits).await.map_err(|e| match e {
-        BodyError::TooLarge(r) => refuse(StatusCode::PAYLOAD_TOO_LARGE, r),
-        BodyError::Malformed(r) => refuse(StatusCode::BAD_REQUEST, r),
-        e @ BodyError::UnsupportedEncoding(_) => refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string()),
-    })?;
+    let refuse = |status, reason| Refusal {
+        status,
+        reason,
+        encoding,
+    };
+    let bytes = body::read(headers, body, &c.limits)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(r) => refuse(StatusCode::PAYLOAD_TOO_LARGE, r),
+            BodyError::Malformed(r) => refuse(StatusCode::BAD_REQUEST, r),
+            e @ BodyError::UnsupportedEncoding(_) => {
+                refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string())
+            }
+        })?;
     let msg = match encoding {
-        Encoding::Protobuf => M::decode(bytes.as_ref())
-            .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("malformed protobuf {what}: {e}")))?,
+        Encoding::Protobuf => M::decode(bytes.as_ref()).map_err(|e| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                format!("malformed protobuf {what}: {e}"),
+            )
+        })?,
         Encoding::Json => {
             let text = std::str::from_utf8(&bytes).map_err(|e| {
-                refuse(StatusCode::BAD_REQUEST, format!("JSON {what} is not valid UTF-8: {e}"))
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("JSON {what} is not valid UTF-8: {e}"),
+                )
             })?;
-            serde_json::from_str(text)
-                .map_err(|e| refuse(StatusCode::BAD_REQUEST, format!("malformed JSON {what}: {e}")))?
+            serde_json::from_str(text).map_err(|e| {
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("malformed JSON {what}: {e}"),
+                )
+            })?
         }
     };
     Ok((msg, encoding))
 }
 
 async fn store(c: &Collector, req: Request, encoding: Encoding) -> Result<Accepted, Refusal> {
-    c.accept(TRANSPORT, req)
-        .await
-        .map_err(|e| Refusal { status: StatusCode::SERVICE_UNAVAILABLE, reason: e.to_string(), encoding })
+    c.accept(TRANSPORT, req).await.map_err(|e| Refusal {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        reason: e.to_string(),
+        encoding,
+    })
 }
 
 fn count_refusal(c: &Collector, signal: Signal, r: &Refusal) {
-    let reason = if r.status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "malformed" };
+    let reason = if r.status == StatusCode::PAYLOAD_TOO_LARGE {
+        "too_large"
+    } else {
+        "malformed"
+    };
     c.count_refused(signal, TRANSPORT, reason);
     tracing::debug!(signal = signal.as_str(), reason = %r.reason, "refused OTLP/HTTP request");
 }
@@ -161,13 +188,12 @@ async fn logs(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Res
     let signal = Signal::Logs;
     let result = async {
         let (req, enc): (ExportLogsServiceRequest, _) =
-            decode(&c, &headers, body, "ExportLogsServiceRequest").await.inspect_err(|r| count_refusal(&c, signal, r))?;
+            decode(&c, &headers, body, "ExportLogsServiceRequest")
+                .await
+                .inspect_err(|r| count_refusal(&c, signal, r))?;
         let acc = store(&c, Request::Logs(req), enc).await?;
-        let partial_success = (acc.rejected > 0).then(|| ExportLogsPartialSuccess {
-            rejected_log_records: acc.rejected as i64,
-            error_message: acc.message,
-        });
-        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &ExportLogsServiceResponse { partial_success }))
+        let resp = acc.logs_response();
+        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &resp))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -175,15 +201,13 @@ async fn logs(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Res
 async fn metrics(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
     let signal = Signal::Metrics;
     let result = async {
-        let (req, enc): (ExportMetricsServiceRequest, _) = decode(&c, &headers, body, "ExportMetricsServiceRequest")
-            .await
-            .inspect_err(|r| count_refusal(&c, signal, r))?;
+        let (req, enc): (ExportMetricsServiceRequest, _) =
+            decode(&c, &headers, body, "ExportMetricsServiceRequest")
+                .await
+                .inspect_err(|r| count_refusal(&c, signal, r))?;
         let acc = store(&c, Request::Metrics(req), enc).await?;
-        let partial_success = (acc.rejected > 0).then(|| ExportMetricsPartialSuccess {
-            rejected_data_points: acc.rejected as i64,
-            error_message: acc.message,
-        });
-        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &ExportMetricsServiceResponse { partial_success }))
+        let resp = acc.metrics_response();
+        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &resp))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -191,15 +215,13 @@ async fn metrics(State(c): State<Collector>, headers: HeaderMap, body: Body) -> 
 async fn traces(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
     let signal = Signal::Traces;
     let result = async {
-        let (req, enc): (ExportTraceServiceRequest, _) = decode(&c, &headers, body, "ExportTraceServiceRequest")
-            .await
-            .inspect_err(|r| count_refusal(&c, signal, r))?;
+        let (req, enc): (ExportTraceServiceRequest, _) =
+            decode(&c, &headers, body, "ExportTraceServiceRequest")
+                .await
+                .inspect_err(|r| count_refusal(&c, signal, r))?;
         let acc = store(&c, Request::Traces(req), enc).await?;
-        let partial_success = (acc.rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: acc.rejected as i64,
-            error_message: acc.message,
-        });
-        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &ExportTraceServiceResponse { partial_success }))
+        let resp = acc.traces_response();
+        Ok::<_, Refusal>(encode(StatusCode::OK, enc, &resp))
     };
     result.await.unwrap_or_else(IntoResponse::into_response)
 }

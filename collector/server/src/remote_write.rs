@@ -25,12 +25,20 @@ pub async fn write(State(c): State<Collector>, headers: HeaderMap, body: Body) -
     plain.remove(axum::http::header::CONTENT_ENCODING);
     let bytes = match body::read(&plain, body, &c.limits).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge(r)) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, r, "too_large"),
+        Err(BodyError::TooLarge(r)) => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, r, "too_large");
+        }
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string(), "malformed"),
     };
     let series = match sextant_adapters::prometheus::decode_remote_write(&bytes) {
         Ok(s) => s,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("remote-write: {e}"), "malformed"),
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("remote-write: {e}"),
+                "malformed",
+            );
+        }
     };
     let items: u64 = series.iter().map(|s| s.samples.len() as u64).sum();
     let result = ingest::samples(&c.store, series).await;

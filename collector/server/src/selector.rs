@@ -11,7 +11,10 @@ pub const MAX_SELECTOR_BYTES: usize = 16 << 10;
 /// Parses a selector into matchers (a bare metric name becomes `__name__=`).
 pub fn parse(text: &str) -> Result<Vec<Matcher>, String> {
     if text.len() > MAX_SELECTOR_BYTES {
-        return Err(format!("selector is {} bytes; the limit is {MAX_SELECTOR_BYTES}", text.len()));
+        return Err(format!(
+            "selector is {} bytes; the limit is {MAX_SELECTOR_BYTES}",
+            text.len()
+        ));
     }
     match parser::parse(text) {
         Ok(Expr::VectorSelector(vs)) => matchers(&vs),

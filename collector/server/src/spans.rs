@@ -33,7 +33,11 @@ pub fn to_entries(req: ExportTraceServiceRequest) -> (Vec<SpanEntry>, u64) {
                         spans: vec![span],
                     }],
                 };
-                out.push(SpanEntry { trace_id, t_ns, payload: one.encode_to_vec() });
+                out.push(SpanEntry {
+                    trace_id,
+                    t_ns,
+                    payload: one.encode_to_vec(),
+                });
             }
         }
     }
@@ -50,7 +54,9 @@ pub fn from_entries(entries: &[SpanEntry]) -> Vec<ResourceSpans> {
             continue;
         };
         for ss in rs.scope_spans {
-            let group = out.iter_mut().find(|g| g.resource == rs.resource && g.schema_url == rs.schema_url);
+            let group = out
+                .iter_mut()
+                .find(|g| g.resource == rs.resource && g.schema_url == rs.schema_url);
             match group {
                 Some(g) => match g.scope_spans.iter_mut().find(|x| x.scope == ss.scope) {
                     Some(existing) => existing.spans.extend(ss.spans),
@@ -74,11 +80,21 @@ mod tests {
 
     #[test]
     fn splits_and_merges_back() {
-        let span = |id: u8, trace: Vec<u8>| Span { trace_id: trace, span_id: vec![id; 8], name: format!("s{id}"), ..Default::default() };
+        let span = |id: u8, trace: Vec<u8>| Span {
+            trace_id: trace,
+            span_id: vec![id; 8],
+            name: format!("s{id}"),
+            ..Default::default()
+        };
         let req = ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 scope_spans: vec![ScopeSpans {
-                    spans: vec![span(1, vec![7; 16]), span(2, vec![7; 16]), span(3, vec![0; 16]), span(4, vec![1; 3])],
+                    spans: vec![
+                        span(1, vec![7; 16]),
+                        span(2, vec![7; 16]),
+                        span(3, vec![0; 16]),
+                        span(4, vec![1; 3]),
+                    ],
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -89,7 +105,11 @@ mod tests {
         assert_eq!(entries.len(), 2);
         let back = from_entries(&entries);
         assert_eq!(back.len(), 1);
-        let names: Vec<_> = back[0].scope_spans[0].spans.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<_> = back[0].scope_spans[0]
+            .spans
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
         assert_eq!(names, ["s1", "s2"]);
     }
 }

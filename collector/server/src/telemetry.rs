@@ -1,8 +1,6 @@
 //! The collector's own metrics, served on `/metrics` and self-ingested.
 
-use prometheus::{
-    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Counters every receiver and API handler updates. Names follow the
 /// OpenTelemetry Collector's receiver metrics in our namespace.
@@ -27,25 +25,40 @@ impl CollectorMetrics {
     /// Creates and registers the metrics.
     pub fn register(registry: &Registry) -> Result<CollectorMetrics, prometheus::Error> {
         let accepted = IntCounterVec::new(
-            Opts::new("sextant_receiver_accepted_items_total", "Items accepted and stored, by signal and transport."),
+            Opts::new(
+                "sextant_receiver_accepted_items_total",
+                "Items accepted and stored, by signal and transport.",
+            ),
             &["signal", "transport"],
         )?;
         let refused = IntCounterVec::new(
-            Opts::new("sextant_receiver_refused_items_total", "Items refused, by signal, transport and reason."),
+            Opts::new(
+                "sextant_receiver_refused_items_total",
+                "Items refused, by signal, transport and reason.",
+            ),
             &["signal", "transport", "reason"],
         )?;
         let requests = IntCounterVec::new(
-            Opts::new("sextant_http_requests_total", "Requests answered, by handler and status code."),
+            Opts::new(
+                "sextant_http_requests_total",
+                "Requests answered, by handler and status code.",
+            ),
             &["handler", "code"],
         )?;
         let request_seconds = HistogramVec::new(
-            HistogramOpts::new("sextant_http_request_duration_seconds", "Time to answer a request, by handler."),
+            HistogramOpts::new(
+                "sextant_http_request_duration_seconds",
+                "Time to answer a request, by handler.",
+            ),
             &["handler"],
         )?;
         let store_series = IntGauge::new("sextant_store_series", "Series in the store.")?;
-        let store_chunk_bytes =
-            IntGauge::new("sextant_store_chunk_bytes", "Bytes of compressed samples held in memory.")?;
-        let store_disk_bytes = IntGauge::new("sextant_store_disk_bytes", "Bytes the store holds on disk.")?;
+        let store_chunk_bytes = IntGauge::new(
+            "sextant_store_chunk_bytes",
+            "Bytes of compressed samples held in memory.",
+        )?;
+        let store_disk_bytes =
+            IntGauge::new("sextant_store_disk_bytes", "Bytes the store holds on disk.")?;
         registry.register(Box::new(accepted.clone()))?;
         registry.register(Box::new(refused.clone()))?;
         registry.register(Box::new(requests.clone()))?;

@@ -25,9 +25,13 @@ const MAX_LIMIT: usize = 5000;
 /// `GET|POST /loki/api/v1/query_range`.
 pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Params) -> Response {
     let run = async {
-        let query = p.get("query").ok_or_else(|| ApiError::bad_data("query parameter is required"))?;
+        let query = p
+            .get("query")
+            .ok_or_else(|| ApiError::bad_data("query parameter is required"))?;
         let matchers = selector::parse(query.trim()).map_err(|e| {
-            ApiError::bad_data(format!("{e} (only stream selectors are supported so far; line filters come later)"))
+            ApiError::bad_data(format!(
+                "{e} (only stream selectors are supported so far; line filters come later)"
+            ))
         })?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -42,7 +46,9 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
             None => end - 3_600_000_000_000,
         };
         let limit = match p.get("limit") {
-            Some(l) => l.parse::<usize>().map_err(|_| ApiError::bad_data(format!("invalid limit {l:?}")))?,
+            Some(l) => l
+                .parse::<usize>()
+                .map_err(|_| ApiError::bad_data(format!("invalid limit {l:?}")))?,
             None => DEFAULT_LIMIT,
         }
         .min(MAX_LIMIT);
@@ -52,9 +58,10 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|f| f.trim() == "categorize-labels"));
         let store = std::sync::Arc::clone(&c.store);
-        let entries = tokio::task::spawn_blocking(move || store.logs(&matchers, start, end, limit, backward))
-            .await
-            .map_err(|e| ApiError::internal(format!("log read failed: {e}")))?;
+        let entries =
+            tokio::task::spawn_blocking(move || store.logs(&matchers, start, end, limit, backward))
+                .await
+                .map_err(|e| ApiError::internal(format!("log read failed: {e}")))?;
 
         let mut streams: BTreeMap<Labels, Vec<Value>> = BTreeMap::new();
         for e in entries {
@@ -65,9 +72,17 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
                 }
                 (e.stream, Value::Array(v))
             } else {
-                let merged: Vec<(String, String)> =
-                    e.stream.pairs().iter().chain(e.metadata.pairs()).cloned().collect();
-                (Labels::from_pairs(merged), json!([e.t_ns.to_string(), e.line]))
+                let merged: Vec<(String, String)> = e
+                    .stream
+                    .pairs()
+                    .iter()
+                    .chain(e.metadata.pairs())
+                    .cloned()
+                    .collect();
+                (
+                    Labels::from_pairs(merged),
+                    json!([e.t_ns.to_string(), e.line]),
+                )
             };
             streams.entry(key).or_default().push(value);
         }
@@ -88,5 +103,10 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
 }
 
 fn labels_map(l: &Labels) -> Value {
-    Value::Object(l.pairs().iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    Value::Object(
+        l.pairs()
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
 }

@@ -26,7 +26,10 @@ pub fn router(c: Collector) -> Router {
         .route("/api/v1/labels", get(prom::labels).post(prom::labels))
         .route("/api/v1/label/{name}/values", get(prom::label_values))
         .route("/api/v1/status/buildinfo", get(prom::buildinfo))
-        .route("/loki/api/v1/query_range", get(loki::query_range).post(loki::query_range))
+        .route(
+            "/loki/api/v1/query_range",
+            get(loki::query_range).post(loki::query_range),
+        )
         .route("/api/traces/{id}", get(tempo::trace_v1))
         .route("/api/v2/traces/{id}", get(tempo::trace_v2))
         .layer(axum::middleware::from_fn_with_state(c.clone(), observe))
@@ -53,7 +56,13 @@ pub async fn observe(State(c): State<Collector>, req: Request, next: Next) -> Re
     let resp = tracing::Instrument::instrument(next.run(req), span.clone()).await;
     let code = resp.status().as_u16();
     span.record("http.response.status_code", code);
-    c.metrics.request_seconds.with_label_values(&[&handler]).observe(start.elapsed().as_secs_f64());
-    c.metrics.requests.with_label_values(&[handler.as_str(), &code.to_string()]).inc();
+    c.metrics
+        .request_seconds
+        .with_label_values(&[&handler])
+        .observe(start.elapsed().as_secs_f64());
+    c.metrics
+        .requests
+        .with_label_values(&[handler.as_str(), &code.to_string()])
+        .inc();
     resp
 }

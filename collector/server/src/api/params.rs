@@ -16,7 +16,8 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let bad = |e: String| (axum::http::StatusCode::BAD_REQUEST, e);
         let mut pairs: Vec<(String, String)> = match req.uri().query() {
-            Some(q) => serde_urlencoded::from_str(q).map_err(|e| bad(format!("invalid query string: {e}")))?,
+            Some(q) => serde_urlencoded::from_str(q)
+                .map_err(|e| bad(format!("invalid query string: {e}")))?,
             None => Vec::new(),
         };
         let is_form = req
@@ -27,9 +28,13 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         if req.method() == Method::POST && is_form {
             let body = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
                 .await
-                .map_err(|e| bad(format!("form body over {MAX_FORM_BYTES} bytes or unreadable: {e}")))?;
-            let form: Vec<(String, String)> =
-                serde_urlencoded::from_bytes(&body).map_err(|e| bad(format!("invalid form body: {e}")))?;
+                .map_err(|e| {
+                    bad(format!(
+                        "form body over {MAX_FORM_BYTES} bytes or unreadable: {e}"
+                    ))
+                })?;
+            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| bad(format!("invalid form body: {e}")))?;
             pairs.extend(form);
         }
         Ok(Params(pairs))
@@ -39,11 +44,19 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 impl Params {
     /// The last value given for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value given for `key`, in order.
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }

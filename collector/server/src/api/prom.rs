@@ -31,12 +31,18 @@ pub struct ApiError {
 impl ApiError {
     /// `bad_data` (400): the request is wrong.
     pub fn bad_data(message: impl Into<String>) -> ApiError {
-        ApiError { kind: "bad_data", message: message.into() }
+        ApiError {
+            kind: "bad_data",
+            message: message.into(),
+        }
     }
 
     /// `internal` (500).
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError { kind: "internal", message: message.into() }
+        ApiError {
+            kind: "internal",
+            message: message.into(),
+        }
     }
 }
 
@@ -48,7 +54,11 @@ impl IntoResponse for ApiError {
             "timeout" | "canceled" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, Json(json!({"status": "error", "errorType": self.kind, "error": self.message}))).into_response()
+        (
+            status,
+            Json(json!({"status": "error", "errorType": self.kind, "error": self.message})),
+        )
+            .into_response()
     }
 }
 
@@ -71,11 +81,21 @@ pub fn format_value(v: f64) -> String {
 
 /// A timestamp in the float seconds Prometheus's JSON uses.
 fn format_time(ms: i64) -> Value {
-    if ms % 1000 == 0 { json!(ms / 1000) } else { json!(ms as f64 / 1000.0) }
+    if ms % 1000 == 0 {
+        json!(ms / 1000)
+    } else {
+        json!(ms as f64 / 1000.0)
+    }
 }
 
 fn labels_json(labels: &Labels) -> Value {
-    Value::Object(labels.pairs().iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    Value::Object(
+        labels
+            .pairs()
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
 }
 
 fn now_ms() -> i64 {
@@ -88,14 +108,20 @@ fn now_ms() -> i64 {
 fn time_param(p: &Params, key: &str, default: i64) -> Result<i64, ApiError> {
     match p.get(key) {
         None | Some("") => Ok(default),
-        Some(t) => parse_ms(t).map_err(|e| ApiError::bad_data(format!("invalid parameter \"{key}\": {e}"))),
+        Some(t) => {
+            parse_ms(t).map_err(|e| ApiError::bad_data(format!("invalid parameter \"{key}\": {e}")))
+        }
     }
 }
 
 fn limit_param(p: &Params) -> Result<usize, ApiError> {
     match p.get("limit") {
         None | Some("") | Some("0") => Ok(usize::MAX),
-        Some(l) => l.parse().map_err(|_| ApiError::bad_data(format!("invalid parameter \"limit\": {l:?} is not a number"))),
+        Some(l) => l.parse().map_err(|_| {
+            ApiError::bad_data(format!(
+                "invalid parameter \"limit\": {l:?} is not a number"
+            ))
+        }),
     }
 }
 
@@ -103,14 +129,22 @@ fn limit_param(p: &Params) -> Result<usize, ApiError> {
 fn match_params(p: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
     p.all("match[]")
         .into_iter()
-        .map(|s| selector::parse(s).map_err(|e| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}"))))
+        .map(|s| {
+            selector::parse(s)
+                .map_err(|e| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}")))
+        })
         .collect()
 }
 
 /// Runs a blocking store read off the async workers.
-async fn read<T: Send + 'static>(store: &Arc<Store>, f: impl FnOnce(&Store) -> T + Send + 'static) -> Result<T, ApiError> {
+async fn read<T: Send + 'static>(
+    store: &Arc<Store>,
+    f: impl FnOnce(&Store) -> T + Send + 'static,
+) -> Result<T, ApiError> {
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| ApiError::internal(format!("store read failed: {e}")))
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| ApiError::internal(format!("store read failed: {e}")))
 }
 
 /// `GET|POST /api/v1/series`.
@@ -123,7 +157,10 @@ pub async fn series(State(c): State<Collector>, p: Params) -> Response {
         let end = time_param(&p, "end", now_ms())?;
         let start = time_param(&p, "start", i64::MIN / 2)?;
         let limit = limit_param(&p)?;
-        let mut all: Vec<Labels> = read(&c.store, move |s| sets.iter().flat_map(|m| s.series(m, start, end)).collect()).await?;
+        let mut all: Vec<Labels> = read(&c.store, move |s| {
+            sets.iter().flat_map(|m| s.series(m, start, end)).collect()
+        })
+        .await?;
         all.sort();
         all.dedup();
         all.truncate(limit);
@@ -143,7 +180,9 @@ pub async fn labels(State(c): State<Collector>, p: Params) -> Response {
             if sets.is_empty() {
                 s.label_names(&[], start, end)
             } else {
-                sets.iter().flat_map(|m| s.label_names(m, start, end)).collect()
+                sets.iter()
+                    .flat_map(|m| s.label_names(m, start, end))
+                    .collect()
             }
         })
         .await?;
@@ -156,7 +195,11 @@ pub async fn labels(State(c): State<Collector>, p: Params) -> Response {
 }
 
 /// `GET /api/v1/label/<name>/values`.
-pub async fn label_values(State(c): State<Collector>, Path(name): Path<String>, p: Params) -> Response {
+pub async fn label_values(
+    State(c): State<Collector>,
+    Path(name): Path<String>,
+    p: Params,
+) -> Response {
     let run = async {
         let sets = match_params(&p)?;
         let end = time_param(&p, "end", now_ms())?;
@@ -166,7 +209,9 @@ pub async fn label_values(State(c): State<Collector>, Path(name): Path<String>, 
             if sets.is_empty() {
                 s.label_values(&name, &[], start, end)
             } else {
-                sets.iter().flat_map(|m| s.label_values(&name, m, start, end)).collect()
+                sets.iter()
+                    .flat_map(|m| s.label_values(&name, m, start, end))
+                    .collect()
             }
         })
         .await?;
@@ -194,12 +239,17 @@ pub async fn buildinfo() -> Response {
 /// selectors and range selectors (the PromQL engine lands with the query work).
 pub async fn query(State(c): State<Collector>, p: Params) -> Response {
     let run = async {
-        let text = p.get("query").ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": missing"))?;
+        let text = p
+            .get("query")
+            .ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": missing"))?;
         if text.len() > selector::MAX_SELECTOR_BYTES {
-            return Err(ApiError::bad_data("invalid parameter \"query\": query too long"));
+            return Err(ApiError::bad_data(
+                "invalid parameter \"query\": query too long",
+            ));
         }
         let t = time_param(&p, "time", now_ms())?;
-        let expr = parser::parse(text).map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+        let expr = parser::parse(text)
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
         evaluate(&c.store, &expr, t).await.map(success)
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
@@ -208,11 +258,18 @@ pub async fn query(State(c): State<Collector>, p: Params) -> Response {
 async fn evaluate(store: &Arc<Store>, expr: &Expr, t: i64) -> Result<Value, ApiError> {
     match expr {
         Expr::Paren(p) => Box::pin(evaluate(store, &p.expr, t)).await,
-        Expr::NumberLiteral(n) => Ok(json!({"resultType": "scalar", "result": [format_time(t), format_value(n.val)]})),
-        Expr::StringLiteral(s) => Ok(json!({"resultType": "string", "result": [format_time(t), s.val]})),
+        Expr::NumberLiteral(n) => {
+            Ok(json!({"resultType": "scalar", "result": [format_time(t), format_value(n.val)]}))
+        }
+        Expr::StringLiteral(s) => {
+            Ok(json!({"resultType": "string", "result": [format_time(t), s.val]}))
+        }
         Expr::VectorSelector(vs) => {
             let (matchers, at) = selector_at(vs, t)?;
-            let found = read(store, move |s| s.select(&matchers, at - LOOKBACK_MS + 1, at)).await?;
+            let found = read(store, move |s| {
+                s.select(&matchers, at - LOOKBACK_MS + 1, at)
+            })
+            .await?;
             let result: Vec<Value> = found
                 .into_iter()
                 .filter_map(|s| {
@@ -236,7 +293,8 @@ async fn evaluate(store: &Arc<Store>, expr: &Expr, t: i64) -> Result<Value, ApiE
                         .filter(|x: &&Sample| x.v.to_bits() != STALE_NAN)
                         .map(|x| json!([format_time(x.t), format_value(x.v)]))
                         .collect();
-                    (!values.is_empty()).then(|| json!({"metric": labels_json(&s.labels), "values": values}))
+                    (!values.is_empty())
+                        .then(|| json!({"metric": labels_json(&s.labels), "values": values}))
                 })
                 .collect();
             Ok(json!({"resultType": "matrix", "result": result}))

@@ -12,7 +12,11 @@ use serde_json::json;
 use crate::{Collector, spans};
 
 /// `GET /api/traces/<traceID>`.
-pub async fn trace_v1(State(c): State<Collector>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn trace_v1(
+    State(c): State<Collector>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match lookup(&c, &id).await {
         Ok(batches) if wants_protobuf(&headers) => protobuf(batches),
         Ok(batches) => axum::Json(json!({"batches": batches})).into_response(),
@@ -21,7 +25,11 @@ pub async fn trace_v1(State(c): State<Collector>, Path(id): Path<String>, header
 }
 
 /// `GET /api/v2/traces/<traceID>`.
-pub async fn trace_v2(State(c): State<Collector>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn trace_v2(
+    State(c): State<Collector>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match lookup(&c, &id).await {
         Ok(batches) if wants_protobuf(&headers) => protobuf(batches),
         Ok(batches) => axum::Json(json!({"trace": {"resourceSpans": batches}})).into_response(),
@@ -37,9 +45,15 @@ fn wants_protobuf(headers: &HeaderMap) -> bool {
 }
 
 fn protobuf(batches: Vec<ResourceSpans>) -> Response {
-    let body = TracesData { resource_spans: batches }.encode_to_vec();
+    let body = TracesData {
+        resource_spans: batches,
+    }
+    .encode_to_vec();
     let mut resp = (StatusCode::OK, body).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/protobuf"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/protobuf"),
+    );
     resp
 }
 
@@ -47,15 +61,25 @@ fn protobuf(batches: Vec<ResourceSpans>) -> Response {
 async fn lookup(c: &Collector, id: &str) -> Result<Vec<ResourceSpans>, Response> {
     let bad = |msg: String| (StatusCode::BAD_REQUEST, msg).into_response();
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad(format!("invalid trace id {:?}: want up to 32 hex digits", id.chars().take(40).collect::<String>())));
+        return Err(bad(format!(
+            "invalid trace id {:?}: want up to 32 hex digits",
+            id.chars().take(40).collect::<String>()
+        )));
     }
     let padded = format!("{id:0>32}");
     let mut trace_id = [0u8; 16];
-    hex::decode_to_slice(&padded, &mut trace_id).map_err(|e| bad(format!("invalid trace id: {e}")))?;
+    hex::decode_to_slice(&padded, &mut trace_id)
+        .map_err(|e| bad(format!("invalid trace id: {e}")))?;
     let store = std::sync::Arc::clone(&c.store);
     let entries = tokio::task::spawn_blocking(move || store.trace(&trace_id))
         .await
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("trace read failed: {e}")).into_response())?;
+        .map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("trace read failed: {e}"),
+            )
+                .into_response()
+        })?;
     if entries.is_empty() {
         return Err((StatusCode::NOT_FOUND, format!("trace not found: {padded}")).into_response());
     }

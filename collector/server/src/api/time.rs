@@ -9,22 +9,30 @@ pub fn parse_ms(text: &str) -> Result<i64, String> {
         }
         return Ok((secs * 1000.0).round() as i64);
     }
-    rfc3339_ns(text).map(|ns| ns.div_euclid(1_000_000)).ok_or_else(|| format!("cannot parse {text:?} to a valid timestamp"))
+    rfc3339_ns(text)
+        .map(|ns| ns.div_euclid(1_000_000))
+        .ok_or_else(|| format!("cannot parse {text:?} to a valid timestamp"))
 }
 
 /// Parses a Loki API time: integer nanoseconds, float seconds or RFC 3339. Nanoseconds.
 pub fn parse_ns(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    if !text.contains('.') && !text.contains('-') {
-        if let Ok(ns) = text.parse::<i64>() {
-            // Loki treats short integers as seconds, as its own parser does.
-            return Ok(if text.len() <= 10 { ns.saturating_mul(1_000_000_000) } else { ns });
-        }
+    if !text.contains('.')
+        && !text.contains('-')
+        && let Ok(ns) = text.parse::<i64>()
+    {
+        // Loki treats short integers as seconds, as its own parser does.
+        return Ok(if text.len() <= 10 {
+            ns.saturating_mul(1_000_000_000)
+        } else {
+            ns
+        });
     }
-    if let Ok(secs) = text.parse::<f64>() {
-        if secs.is_finite() && secs.abs() < 9.2e9 {
-            return Ok((secs * 1e9).round() as i64);
-        }
+    if let Ok(secs) = text.parse::<f64>()
+        && secs.is_finite()
+        && secs.abs() < 9.2e9
+    {
+        return Ok((secs * 1e9).round() as i64);
     }
     rfc3339_ns(text).ok_or_else(|| format!("cannot parse {text:?} to a valid timestamp"))
 }
@@ -32,11 +40,24 @@ pub fn parse_ns(text: &str) -> Result<i64, String> {
 /// RFC 3339 (`2024-05-01T12:00:00.5Z`, `…+02:00`) to Unix nanoseconds.
 fn rfc3339_ns(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, s) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
@@ -52,7 +73,11 @@ fn rfc3339_ns(text: &str) -> Option<i64> {
         if digits.is_empty() {
             return None;
         }
-        let padded: String = digits.chars().chain(std::iter::repeat('0')).take(9).collect();
+        let padded: String = digits
+            .chars()
+            .chain(std::iter::repeat('0'))
+            .take(9)
+            .collect();
         frac_ns = padded.parse().ok()?;
     }
     let offset_s = match text.get(i..)? {
@@ -103,10 +128,16 @@ mod tests {
 
     #[test]
     fn parses_loki_times() {
-        assert_eq!(parse_ns("1700000000000000000"), Ok(1_700_000_000_000_000_000));
+        assert_eq!(
+            parse_ns("1700000000000000000"),
+            Ok(1_700_000_000_000_000_000)
+        );
         assert_eq!(parse_ns("1700000000"), Ok(1_700_000_000_000_000_000));
         assert_eq!(parse_ns("1700000000.5"), Ok(1_700_000_000_500_000_000));
-        assert_eq!(parse_ns("2023-11-14T22:13:20Z"), Ok(1_700_000_000_000_000_000));
+        assert_eq!(
+            parse_ns("2023-11-14T22:13:20Z"),
+            Ok(1_700_000_000_000_000_000)
+        );
         assert!(parse_ns("soon").is_err());
     }
 }
