@@ -68,6 +68,8 @@ impl Collector {
         self.metrics.store_series.set(stats.series as i64);
         self.metrics.store_chunk_bytes.set(stats.chunk_bytes as i64);
         self.metrics.store_disk_bytes.set(stats.disk_bytes as i64);
+        self.metrics.store_log_entries.set(stats.log_entries as i64);
+        self.metrics.store_spans.set(stats.spans as i64);
     }
 
     /// The OTLP/HTTP receiver: `POST /v1/logs`, `/v1/metrics`, `/v1/traces`.

@@ -19,6 +19,10 @@ pub struct CollectorMetrics {
     pub store_chunk_bytes: IntGauge,
     /// Bytes the store holds on disk.
     pub store_disk_bytes: IntGauge,
+    /// Log entries in the store.
+    pub store_log_entries: IntGauge,
+    /// Spans in the store.
+    pub store_spans: IntGauge,
 }
 
 impl CollectorMetrics {
@@ -59,6 +63,11 @@ impl CollectorMetrics {
         )?;
         let store_disk_bytes =
             IntGauge::new("sextant_store_disk_bytes", "Bytes the store holds on disk.")?;
+        let store_log_entries =
+            IntGauge::new("sextant_store_log_entries", "Log entries in the store.")?;
+        let store_spans = IntGauge::new("sextant_store_spans", "Spans in the store.")?;
+        registry.register(Box::new(store_log_entries.clone()))?;
+        registry.register(Box::new(store_spans.clone()))?;
         registry.register(Box::new(accepted.clone()))?;
         registry.register(Box::new(refused.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -74,6 +83,8 @@ impl CollectorMetrics {
             store_series,
             store_chunk_bytes,
             store_disk_bytes,
+            store_log_entries,
+            store_spans,
         })
     }
 }
