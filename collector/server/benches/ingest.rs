@@ -1,6 +1,8 @@
 //! End-to-end ingest through the collector's own routers (no socket): body
 //! decode, mapping and a durable store append, on a current-thread runtime.
 //! Elements are samples, log records or spans; 1000 per request.
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
