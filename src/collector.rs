@@ -36,6 +36,16 @@ pub async fn start(
         .await
         .context("store open task failed")?
         .with_context(|| format!("cannot open the store in {}", cfg.data_dir.display()))?;
+    let stats = store.stats();
+    tracing::info!(
+        data_dir = %cfg.data_dir.display(),
+        series = stats.series,
+        log_entries = stats.log_entries,
+        spans = stats.spans,
+        disk_bytes = stats.disk_bytes,
+        corrupt_records = stats.corrupt_records,
+        "store opened"
+    );
     let collector = Collector::new(Arc::new(store), cfg.limits, &registry)
         .context("cannot register collector metrics")?;
     let api = collector

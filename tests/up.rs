@@ -1,0 +1,93 @@
+//! `sextant up` on embedded defaults (only the ports moved): within 30 s the
+//! agent's and the collector's own metrics, logs and spans are stored and
+//! read back. And `sextant check` points at a bad key with line and column.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{enc, eventually, free_port, get_json};
+
+struct Up(std::process::Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn up_stores_its_own_telemetry_within_30_seconds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(dir.path().join("up.log")).expect("log");
+    let _up = Up(Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .arg("up")
+        .args(["--http-listen", &http])
+        .args(["--otlp-grpc-listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--otlp-http-listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--agent-listen", &format!("127.0.0.1:{}", free_port())])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn sextant up"));
+    let api = |p: &str| format!("http://{http}{p}");
+    eventually(Duration::from_secs(30), "both jobs' metrics", || {
+        let v = std::panic::catch_unwind(|| get_json(&api("/api/v1/label/job/values"))).ok()?;
+        let jobs = v["data"].as_array()?;
+        (jobs.iter().any(|j| j == "sextant-agent") && jobs.iter().any(|j| j == "sextant-collector"))
+            .then_some(())
+    });
+    for service in ["sextant-agent", "sextant-collector"] {
+        eventually(Duration::from_secs(30), &format!("{service} logs"), || {
+            let q = enc(&format!(r#"{{service_name="{service}"}}"#));
+            let v = get_json(&api(&format!("/loki/api/v1/query_range?query={q}")));
+            (!v["data"]["result"].as_array()?.is_empty()).then_some(())
+        });
+    }
+    eventually(Duration::from_secs(30), "stored spans", || {
+        let v = get_json(&api(&format!(
+            "/api/v1/query?query={}",
+            enc("sextant_store_spans")
+        )));
+        let n: f64 = v["data"]["result"][0]["value"][1].as_str()?.parse().ok()?;
+        (n > 0.0).then_some(())
+    });
+    assert!(
+        dir.path().join("data").is_dir(),
+        "up keeps its data under ./data"
+    );
+}
+
+#[test]
+fn check_points_at_the_bad_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "collector:\n  limits:\n    max_request_byte: 5\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .arg("check")
+        .arg(&bad)
+        .output()
+        .expect("run check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a bad config must fail the check");
+    assert!(
+        err.contains("line 3 column 5") && err.contains("max_request_byte"),
+        "{err}"
+    );
+    let good = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .args([
+            "check",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sextant.yaml"),
+        ])
+        .output()
+        .expect("run check");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+}
