@@ -17,11 +17,7 @@ pub async fn trace_v1(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match lookup(&c, &id).await {
-        Ok(batches) if wants_protobuf(&headers) => protobuf(batches),
-        Ok(batches) => axum::Json(json!({"batches": batches})).into_response(),
-        Err(resp) => resp,
-    }
+    answer(&c, &id, &headers, |batches| json!({"batches": batches})).await
 }
 
 /// `GET /api/v2/traces/<traceID>`.
@@ -30,9 +26,25 @@ pub async fn trace_v2(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match lookup(&c, &id).await {
-        Ok(batches) if wants_protobuf(&headers) => protobuf(batches),
-        Ok(batches) => axum::Json(json!({"trace": {"resourceSpans": batches}})).into_response(),
+    answer(
+        &c,
+        &id,
+        &headers,
+        |batches| json!({"trace": {"resourceSpans": batches}}),
+    )
+    .await
+}
+
+/// Looks the trace up and answers protobuf or, wrapped by `envelope`, JSON.
+async fn answer(
+    c: &Collector,
+    id: &str,
+    headers: &HeaderMap,
+    envelope: impl FnOnce(Vec<ResourceSpans>) -> serde_json::Value,
+) -> Response {
+    match lookup(c, id).await {
+        Ok(batches) if wants_protobuf(headers) => protobuf(batches),
+        Ok(batches) => axum::Json(envelope(batches)).into_response(),
         Err(resp) => resp,
     }
 }
