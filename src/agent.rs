@@ -8,6 +8,7 @@ use sextant_agent::{AgentConfig, AgentInputs};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::security::Security;
 use crate::serve::{self, serve};
 
 /// Starts the agent; returns the tasks to await after shutdown.
@@ -23,10 +24,12 @@ pub async fn start(
             cfg.export.queue_dir.display()
         )
     })?;
+    let security = Security::load(&cfg.security).context("agent.security")?;
     let http = serve(
         "agent-http",
         &cfg.http_listen,
         serve::self_router(registry.clone()),
+        &security,
         shutdown.clone(),
     )
     .await?;

@@ -13,6 +13,7 @@ use sextant_store::{Store, StoreConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::security::Security;
 use crate::serve::{self, serve};
 
 /// How often the collector stores its own metrics (Prometheus's default scrape interval).
@@ -48,6 +49,7 @@ pub async fn start(
     );
     let collector = Collector::new(Arc::new(store), cfg.limits, &registry)
         .context("cannot register collector metrics")?;
+    let security = Security::load(&cfg.security).context("collector.security")?;
     let api = collector
         .api_router()
         .merge(serve::self_router(registry.clone()));
@@ -56,6 +58,7 @@ pub async fn start(
             "otlp-grpc",
             &cfg.otlp_grpc_listen,
             collector.otlp_grpc_routes().into_axum_router(),
+            &security,
             shutdown.clone(),
         )
         .await?,
@@ -63,10 +66,11 @@ pub async fn start(
             "otlp-http",
             &cfg.otlp_http_listen,
             collector.otlp_http_router(),
+            &security,
             shutdown.clone(),
         )
         .await?,
-        serve("http", &cfg.http_listen, api, shutdown.clone()).await?,
+        serve("http", &cfg.http_listen, api, &security, shutdown.clone()).await?,
     ];
     let instance = cfg.http_listen.clone();
     tasks.push(tokio::spawn(maintain(collector.clone(), shutdown.clone())));

@@ -67,6 +67,8 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
         addr.parse::<std::net::SocketAddr>()
             .map_err(|e| format!("{key}: {addr:?} is not an address like 127.0.0.1:9464 ({e})"))?;
     }
+    cfg.collector.security.validate("collector.security")?;
+    cfg.agent.security.validate("agent.security")?;
     let l = &cfg.collector.limits;
     if l.max_request_bytes == 0 || l.max_decompressed_bytes == 0 || l.max_string_bytes == 0 {
         return Err("collector.limits: every limit must be greater than zero".to_string());

@@ -5,6 +5,7 @@
 mod agent;
 mod collector;
 mod config;
+mod security;
 mod selflog;
 mod serve;
 mod telemetry;

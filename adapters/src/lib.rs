@@ -10,5 +10,6 @@
 
 pub mod duration;
 pub mod export;
+pub mod listener;
 pub mod otlp;
 pub mod prometheus;

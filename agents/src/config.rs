@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sextant_adapters::export::ExporterConfig;
+use sextant_adapters::listener::ListenerSecurity;
 
 /// Everything a user can set for the agent. Defaults live in `Default` only.
 #[derive(Clone, Debug, Deserialize)]
@@ -25,6 +26,8 @@ pub struct AgentConfig {
     pub instance: String,
     /// OTLP/gRPC endpoint for the agent's own spans; empty turns them off.
     pub traces_endpoint: String,
+    /// TLS and bearer-token auth for the agent's listener.
+    pub security: ListenerSecurity,
 }
 
 impl Default for AgentConfig {
@@ -37,6 +40,7 @@ impl Default for AgentConfig {
             host_metrics_interval: Duration::from_secs(15),
             instance: String::new(),
             traces_endpoint: "http://127.0.0.1:4317".to_string(),
+            security: ListenerSecurity::default(),
         }
     }
 }

@@ -44,16 +44,19 @@ impl OtlpClient {
         endpoint: &str,
         timeout: Duration,
         bearer_token: Option<&str>,
+        tls: Option<rustls::ClientConfig>,
         metrics: ExportMetrics,
     ) -> Result<Self, ExportError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|source| ExportError::Client {
-                endpoint: endpoint.to_string(),
-                source,
-            })?;
+            .connect_timeout(timeout);
+        if let Some(tls) = tls {
+            builder = builder.tls_backend_preconfigured(tls);
+        }
+        let http = builder.build().map_err(|source| ExportError::Client {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
         let auth = match bearer_token {
             None => None,
             Some(token) => {
@@ -98,7 +101,16 @@ impl OtlpClient {
                     "transport"
                 };
                 // reqwest errors carry the URL, never headers, so this leaks no token.
-                tracing::debug!(%url, error = %err, "OTLP export request failed");
+                // The source chain holds the useful part ("connection refused",
+                // "invalid peer certificate: UnknownIssuer").
+                let mut detail = err.to_string();
+                let mut source = std::error::Error::source(&err);
+                while let Some(s) = source {
+                    detail.push_str(": ");
+                    detail.push_str(&s.to_string());
+                    source = s.source();
+                }
+                tracing::warn!(%url, error = %detail, "OTLP export request failed");
                 SendResult::Retryable {
                     reason: reason.to_string(),
                     retry_after: None,

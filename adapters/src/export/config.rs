@@ -49,6 +49,11 @@ pub struct ExporterConfig {
     pub request_timeout: Duration,
     /// Sent as `Authorization: Bearer <token>`; never logged.
     pub bearer_token: Option<String>,
+    /// File holding the bearer token (keeps the secret out of the config file).
+    pub bearer_token_file: Option<PathBuf>,
+    /// PEM CA certificates trusted for an `https://` endpoint, instead of the
+    /// system's roots (for collectors with a private CA or a self-signed cert).
+    pub ca_file: Option<PathBuf>,
     /// Behaviour when the disk queue is full.
     pub when_full: WhenFull,
 }
@@ -66,6 +71,8 @@ impl Default for ExporterConfig {
             max_backoff: Duration::from_secs(30),
             request_timeout: Duration::from_secs(10),
             bearer_token: None,
+            bearer_token_file: None,
+            ca_file: None,
             when_full: WhenFull::Block,
         }
     }
@@ -88,6 +95,8 @@ impl fmt::Debug for ExporterConfig {
                 "bearer_token",
                 &self.bearer_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("bearer_token_file", &self.bearer_token_file)
+            .field("ca_file", &self.ca_file)
             .field("when_full", &self.when_full)
             .finish()
     }
@@ -97,17 +106,14 @@ impl ExporterConfig {
     /// Rejects settings that cannot work, before any task is spawned.
     pub(crate) fn validate(&self) -> Result<(), ExportError> {
         let bad = |why: String| Err(ExportError::Config(why));
-        if self.endpoint.starts_with("https://") {
+        if !self.endpoint.starts_with("http://") && !self.endpoint.starts_with("https://") {
             return bad(format!(
-                "endpoint {}: TLS is not supported yet, use http://",
+                "endpoint {:?} must start with http:// or https://",
                 self.endpoint
             ));
         }
-        if !self.endpoint.starts_with("http://") {
-            return bad(format!(
-                "endpoint {:?} must start with http://",
-                self.endpoint
-            ));
+        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
+            return bad("set bearer_token or bearer_token_file, not both".to_string());
         }
         if self.max_batch_items == 0 || self.max_batch_bytes == 0 {
             return bad("max_batch_items and max_batch_bytes must be positive".to_string());
@@ -144,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn debug_redacts_the_token_and_validation_rejects_https() {
+    fn debug_redacts_the_token_and_validation_checks_the_scheme() {
         let cfg = ExporterConfig {
             bearer_token: Some("s3cret".to_string()),
             ..ExporterConfig::default()
@@ -155,6 +161,17 @@ mod tests {
             endpoint: "https://c".to_string(),
             ..ExporterConfig::default()
         };
-        assert!(tls.validate().is_err());
+        assert!(tls.validate().is_ok());
+        let ftp = ExporterConfig {
+            endpoint: "ftp://c".to_string(),
+            ..ExporterConfig::default()
+        };
+        assert!(ftp.validate().is_err());
+        let both = ExporterConfig {
+            bearer_token: Some("a".to_string()),
+            bearer_token_file: Some("t".into()),
+            ..ExporterConfig::default()
+        };
+        assert!(both.validate().is_err());
     }
 }

@@ -21,6 +21,7 @@ mod queue;
 mod retry;
 mod signal;
 mod ticket;
+mod tls;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -121,10 +122,20 @@ impl Exporter {
                 "re-sending batches left in the disk queue"
             );
         }
+        let token = match &cfg.bearer_token_file {
+            Some(path) => Some(read_token(path)?),
+            None => cfg.bearer_token.clone(),
+        };
+        let tls = if cfg.endpoint.starts_with("https://") {
+            Some(tls::client_config(cfg.ca_file.as_deref())?)
+        } else {
+            None
+        };
         let client = OtlpClient::new(
             &cfg.endpoint,
             cfg.request_timeout,
-            cfg.bearer_token.as_deref(),
+            token.as_deref(),
+            tls,
             metrics.clone(),
         )?;
         let backoff = Backoff {
@@ -247,6 +258,25 @@ async fn submit<R: SignalRequest>(
 async fn request_shutdown<R>(tx: &mpsc::Sender<Command<R>>) -> Option<oneshot::Receiver<()>> {
     let (done, rx) = oneshot::channel();
     tx.send(Command::Shutdown(done)).await.ok().map(|()| rx)
+}
+
+/// Longest bearer-token file read; a token is never megabytes.
+const MAX_TOKEN_BYTES: u64 = 4096;
+
+/// Reads a bearer token from a file (trimmed); the error names the file, never the token.
+fn read_token(path: &std::path::Path) -> Result<String, ExportError> {
+    let bad =
+        |why: String| ExportError::Config(format!("bearer_token_file {}: {why}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if meta.len() > MAX_TOKEN_BYTES {
+        return Err(bad(format!("over {MAX_TOKEN_BYTES} bytes")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(bad("empty".to_string()));
+    }
+    Ok(token.to_string())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use sextant_adapters::listener::ListenerSecurity;
 
 /// Everything a user can set for the collector. Command-line flags override
 /// these after loading; defaults live in `Default` and nowhere else.
@@ -27,6 +28,8 @@ pub struct CollectorConfig {
     pub limits: Limits,
     /// Where the collector sends its own traces (OTLP/gRPC); empty means its own receiver.
     pub self_traces_endpoint: String,
+    /// TLS and bearer-token auth, applied to all three listeners.
+    pub security: ListenerSecurity,
 }
 
 impl Default for CollectorConfig {
@@ -40,6 +43,7 @@ impl Default for CollectorConfig {
             retention_bytes: 0,
             limits: Limits::default(),
             self_traces_endpoint: String::new(),
+            security: ListenerSecurity::default(),
         }
     }
 }

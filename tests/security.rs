@@ -1,0 +1,196 @@
+//! TLS and bearer-token auth on every collector listener, and the agent
+//! exporting to such a collector over `https://` with a CA file and a token.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::free_port;
+
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_port(addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "{addr} never opened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn python(args: &[&str]) {
+    let out = Command::new(common::python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/secure_client.py"
+        ))
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it, as a
+/// real deployment has (webpki rightly refuses a CA used as the server cert).
+fn make_certificates(
+    d: &std::path::Path,
+    ca: &std::path::Path,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) {
+    let openssl = |args: &[&std::ffi::OsStr]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl is needed for this test (scripts/test.sh installs it)");
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    let s = |x: &str| std::ffi::OsString::from(x);
+    let (ca_key, csr, ext) = (d.join("ca.key"), d.join("server.csr"), d.join("ext.cnf"));
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n").expect("ext file");
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ]
+    .map(s);
+    let mut args: Vec<std::ffi::OsString> = vec![s("req"), s("-x509")];
+    args.extend(ec.clone());
+    args.extend([
+        s("-days"),
+        s("1"),
+        s("-subj"),
+        s("/CN=sextant-test-ca"),
+        s("-keyout"),
+        ca_key.clone().into(),
+        s("-out"),
+        ca.into(),
+    ]);
+    openssl(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+    let mut args: Vec<std::ffi::OsString> = vec![s("req")];
+    args.extend(ec);
+    args.extend([
+        s("-subj"),
+        s("/CN=localhost"),
+        s("-keyout"),
+        key.into(),
+        s("-out"),
+        csr.clone().into(),
+    ]);
+    openssl(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+    let args: Vec<std::ffi::OsString> = vec![
+        s("x509"),
+        s("-req"),
+        s("-in"),
+        csr.into(),
+        s("-CA"),
+        ca.into(),
+        s("-CAkey"),
+        ca_key.into(),
+        s("-CAcreateserial"),
+        s("-days"),
+        s("1"),
+        s("-extfile"),
+        ext.into(),
+        s("-out"),
+        cert.into(),
+    ];
+    openssl(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+}
+
+#[test]
+fn tls_and_bearer_tokens_guard_every_listener() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (cert, key, token_file) = (d.join("cert.pem"), d.join("key.pem"), d.join("token"));
+    let ca = d.join("ca.pem");
+    make_certificates(d, &ca, &cert, &key);
+    let token = "s3cret-token-for-tests";
+    std::fs::write(&token_file, format!("{token}\n")).expect("token");
+    let (http, grpc, otlp_http) = (
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+    );
+    let security = format!(
+        "  security:\n    tls_cert_file: {}\n    tls_key_file: {}\n    bearer_token_file: {}\n",
+        cert.display(),
+        key.display(),
+        token_file.display()
+    );
+    let collector_cfg = d.join("collector.yaml");
+    std::fs::write(&collector_cfg, format!("collector:\n{security}")).expect("config");
+    let log = std::fs::File::create(d.join("collector.log")).expect("log");
+    let _collector = Kill(
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .args(["collector", "--config"])
+            .arg(&collector_cfg)
+            .arg("--data-dir")
+            .arg(d.join("data"))
+            .args([
+                "--http-listen",
+                &http,
+                "--otlp-grpc-listen",
+                &grpc,
+                "--otlp-http-listen",
+                &otlp_http,
+            ])
+            .stderr(log)
+            .spawn()
+            .expect("spawn collector"),
+    );
+    for addr in [&http, &grpc, &otlp_http] {
+        wait_port(addr);
+    }
+    let ca = ca.display().to_string();
+    python(&[
+        "--http", &http, "--grpc", &grpc, "--ca", &ca, "--token", token,
+    ]);
+
+    let agent_cfg = d.join("agent.yaml");
+    std::fs::write(
+        &agent_cfg,
+        format!(
+            "agent:\n  http_listen: 127.0.0.1:{}\n  host_metrics_interval: 1s\n  traces_endpoint: \"\"\n  export:\n    endpoint: https://{otlp_http}\n    ca_file: {ca}\n    bearer_token_file: {}\n    queue_dir: {}\n    batch_timeout: 200ms\n",
+            free_port(),
+            token_file.display(),
+            d.join("queue").display()
+        ),
+    )
+    .expect("agent config");
+    let log = std::fs::File::create(d.join("agent.log")).expect("log");
+    let _agent = Kill(
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .args(["agent", "--config"])
+            .arg(&agent_cfg)
+            .stderr(log)
+            .spawn()
+            .expect("spawn agent"),
+    );
+    python(&[
+        "--http",
+        &http,
+        "--grpc",
+        &grpc,
+        "--ca",
+        &ca,
+        "--token",
+        token,
+        "--wait-agent",
+    ]);
+}
