@@ -149,6 +149,20 @@ fn check_trace(c: &Collector, run: &str, trace_id: &str) {
         "{v}"
     );
     assert_eq!(batches[0]["scopeSpans"][0]["scope"]["name"], "e2e.tracer");
+
+    let found = c.get_json(&format!(
+        "/api/search?tags={}",
+        enc(&format!("service.name=e2e-{run}"))
+    ));
+    let hits = found["traces"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{found}"));
+    let hit = hits
+        .iter()
+        .find(|t| t["traceID"] == trace_id)
+        .unwrap_or_else(|| panic!("search misses {trace_id}: {found}"));
+    assert_eq!(hit["rootServiceName"], format!("e2e-{run}"));
+    assert_eq!(hit["rootTraceName"], "checkout");
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //!   and turns a `prometheus` crate registry into OTLP metrics.
 //! * [`export`] is the OTLP export client the agent ships through: batching,
 //!   gzip, retry with backoff and full jitter, and a bounded on-disk queue.
+//! * [`health`] runs rich health checks (MySQL/MariaDB first) and turns them
+//!   into live/ready/degraded verdicts with reasons and OTLP metrics.
 //!
 //! Nothing here owns a runtime or a listening socket; the binary wires them.
 

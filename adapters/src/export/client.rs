@@ -47,6 +47,9 @@ impl OtlpClient {
         tls: Option<rustls::ClientConfig>,
         metrics: ExportMetrics,
     ) -> Result<Self, ExportError> {
+        // reqwest needs a process-wide rustls provider even for plain http://;
+        // ring is ours. An error means one is installed already, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout);

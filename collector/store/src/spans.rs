@@ -31,6 +31,23 @@ impl SpanStore {
         self.traces.get(id).cloned().unwrap_or_default()
     }
 
+    /// Traces with a span starting in `[start_ns, end_ns]`, newest first (by
+    /// their earliest span), at most `limit`: the candidates of a trace search.
+    pub fn recent(&self, start_ns: i64, end_ns: i64, limit: usize) -> Vec<([u8; 16], i64)> {
+        let mut found: Vec<([u8; 16], i64)> = self
+            .traces
+            .iter()
+            .filter_map(|(id, spans)| {
+                let first = spans.iter().map(|s| s.t_ns).min()?;
+                let any_in = spans.iter().any(|s| s.t_ns >= start_ns && s.t_ns <= end_ns);
+                any_in.then_some((*id, first))
+            })
+            .collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        found.truncate(limit);
+        found
+    }
+
     /// Drops spans that started before `cutoff_ns`. Returns (spans, bytes).
     pub fn drop_before(&mut self, cutoff_ns: i64) -> (u64, u64) {
         let (mut n, mut bytes) = (0u64, 0u64);
@@ -79,5 +96,22 @@ mod tests {
         assert_eq!(s.trace(&[1; 16]), vec![sp(1, 30)]);
         assert!(s.trace(&[2; 16]).is_empty());
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn recent_traces_newest_first_within_the_window() {
+        let mut s = SpanStore::default();
+        let sp = |id: u8, t: i64| SpanEntry {
+            trace_id: [id; 16],
+            t_ns: t,
+            payload: vec![id],
+        };
+        s.append(&[sp(1, 10), sp(1, 50), sp(2, 20), sp(3, 40), sp(4, 100)]);
+        assert_eq!(
+            s.recent(15, 60, 10),
+            vec![([3; 16], 40), ([2; 16], 20), ([1; 16], 10)]
+        );
+        assert_eq!(s.recent(15, 60, 1), vec![([3; 16], 40)]);
+        assert!(s.recent(200, 300, 10).is_empty());
     }
 }

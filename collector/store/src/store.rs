@@ -265,6 +265,12 @@ impl Store {
         read(&self.spans).trace(trace_id)
     }
 
+    /// Ids and start times of traces with a span starting in `[start_ns,
+    /// end_ns]`, newest first, at most `limit`.
+    pub fn trace_ids(&self, start_ns: i64, end_ns: i64, limit: usize) -> Vec<([u8; 16], i64)> {
+        read(&self.spans).recent(start_ns, end_ns, limit)
+    }
+
     /// Applies retention (age, then size) and writes a snapshot so the WAL
     /// segments it covers can be deleted. Safe to call concurrently with
     /// appends; concurrent `maintain` calls run one after the other.

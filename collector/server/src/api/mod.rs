@@ -32,6 +32,7 @@ pub fn router(c: Collector) -> Router {
         )
         .route("/api/traces/{id}", get(tempo::trace_v1))
         .route("/api/v2/traces/{id}", get(tempo::trace_v2))
+        .route("/api/search", get(tempo::search))
         .layer(axum::middleware::from_fn_with_state(c.clone(), observe))
         .with_state(c)
 }
