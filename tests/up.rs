@@ -56,6 +56,20 @@ fn up_stores_its_own_telemetry_within_30_seconds() {
         let n: f64 = v["data"]["result"][0]["value"][1].as_str()?.parse().ok()?;
         (n > 0.0).then_some(())
     });
+    let id = eventually(Duration::from_secs(30), "a trace of sextant's own", || {
+        let v = get_json(&api(&format!(
+            "/api/search?tags={}",
+            enc("service.name=sextant")
+        )));
+        v["traces"].as_array()?.first()?["traceID"]
+            .as_str()
+            .map(str::to_string)
+    });
+    let trace = get_json(&api(&format!("/api/traces/{id}")));
+    assert!(
+        !trace["batches"].as_array().expect("batches").is_empty(),
+        "{trace}"
+    );
     assert!(
         dir.path().join("data").is_dir(),
         "up keeps its data under ./data"
