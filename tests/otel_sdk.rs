@@ -102,6 +102,32 @@ fn check_logs(c: &Collector, run: &str, log_trace_id: &str) {
     assert_eq!(meta["trace_id"], log_trace_id);
     assert_eq!(meta["host_name"], "py-host");
     assert_eq!(streams[0]["stream"]["service_instance_id"], "py-1");
+
+    let names = c.get_json("/loki/api/v1/labels");
+    assert!(
+        names["data"]
+            .as_array()
+            .expect("names")
+            .iter()
+            .any(|n| n == "service_name"),
+        "{names}"
+    );
+    let values = c.get_json("/loki/api/v1/label/service_name/values");
+    assert!(
+        values["data"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .any(|v| *v == format!("e2e-{run}")),
+        "{values}"
+    );
+    let series = c.get_json(&format!(
+        "/loki/api/v1/series?match[]={}",
+        enc(&format!(r#"{{service_name="e2e-{run}"}}"#))
+    ));
+    let sets = series["data"].as_array().expect("series");
+    assert_eq!(sets.len(), 1, "{series}");
+    assert_eq!(sets[0]["deployment_environment_name"], "test");
 }
 
 fn check_trace(c: &Collector, run: &str, trace_id: &str) {

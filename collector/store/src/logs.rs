@@ -141,6 +141,26 @@ impl LogStore {
             .collect()
     }
 
+    /// Labels of matching streams with a line in `[start, end]`, sorted: what
+    /// Loki's label and series endpoints list.
+    pub fn streams_in(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<Labels> {
+        let streams: Vec<&Stream> = match self.index.candidates(matchers) {
+            Some(ids) => ids.iter().filter_map(|id| self.streams.get(id)).collect(),
+            None => self.streams.values().collect(),
+        };
+        let mut out: Vec<Labels> = streams
+            .into_iter()
+            .filter(|s| s.labels.matches(matchers))
+            .filter(|s| {
+                let lo = s.lines.partition_point(|l| l.t_ns < start);
+                s.lines.get(lo).is_some_and(|l| l.t_ns <= end)
+            })
+            .map(|s| s.labels.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Drops lines older than `cutoff_ns` and emptied streams. Returns (lines, bytes).
     pub fn drop_before(&mut self, cutoff_ns: i64) -> (u64, u64) {
         let (mut n, mut bytes) = (0u64, 0u64);
@@ -232,6 +252,25 @@ mod tests {
         assert_eq!(s.drop_before(25).0, 3);
         assert_eq!(lines(s.query(&all, 0, 100, 10, false)), ["a30", "b40"]);
         assert_eq!(s.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn lists_streams_with_lines_in_the_window() -> Result<(), regex::Error> {
+        let mut s = LogStore::default();
+        s.append(&[entry(10, "a", "x"), entry(50, "b", "y")]);
+        let all = [Matcher::new("app", MatchOp::Re, ".+")?];
+        assert_eq!(
+            s.streams_in(&all, 0, 100),
+            vec![l(&[("app", "a")]), l(&[("app", "b")])]
+        );
+        assert_eq!(s.streams_in(&all, 20, 100), vec![l(&[("app", "b")])]);
+        assert!(s.streams_in(&all, 60, 100).is_empty());
+        assert_eq!(
+            s.streams_in(&[Matcher::new("app", MatchOp::Eq, "a")?], 0, 100)
+                .len(),
+            1
+        );
         Ok(())
     }
 }

@@ -260,6 +260,11 @@ impl Store {
         read(&self.logs).query(matchers, start_ns, end_ns, limit, backward)
     }
 
+    /// Labels of log streams matching `matchers` with a line in `[start_ns, end_ns]`, sorted.
+    pub fn log_streams(&self, matchers: &[Matcher], start_ns: i64, end_ns: i64) -> Vec<Labels> {
+        read(&self.logs).streams_in(matchers, start_ns, end_ns)
+    }
+
     /// All spans of one trace, in the order written.
     pub fn trace(&self, trace_id: &[u8; 16]) -> Vec<SpanEntry> {
         read(&self.spans).trace(trace_id)

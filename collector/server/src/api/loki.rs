@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -109,4 +109,101 @@ fn labels_map(l: &Labels) -> Value {
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect(),
     )
+}
+
+/// The time window of a Loki metadata request: `start`/`end` (default the last hour).
+fn window(p: &Params) -> Result<(i64, i64), ApiError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    let end = p
+        .get("end")
+        .map(parse_ns)
+        .transpose()
+        .map_err(ApiError::bad_data)?
+        .unwrap_or(now);
+    let start = p
+        .get("start")
+        .map(parse_ns)
+        .transpose()
+        .map_err(ApiError::bad_data)?
+        .unwrap_or(end - 3_600_000_000_000);
+    Ok((start, end))
+}
+
+/// Stream labels of streams matching `query` (or every stream), in the window.
+async fn streams(c: &Collector, p: &Params, selectors: Vec<&str>) -> Result<Vec<Labels>, ApiError> {
+    let (start, end) = window(p)?;
+    let sets: Vec<Vec<sextant_store::Matcher>> = if selectors.is_empty() {
+        vec![Vec::new()]
+    } else {
+        selectors
+            .into_iter()
+            .map(|s| selector::parse(s.trim()).map_err(ApiError::bad_data))
+            .collect::<Result<_, _>>()?
+    };
+    let store = std::sync::Arc::clone(&c.store);
+    let mut out = tokio::task::spawn_blocking(move || {
+        sets.iter()
+            .flat_map(|m| store.log_streams(m, start, end))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("log read failed: {e}")))?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn loki_data(data: Value) -> Response {
+    axum::Json(json!({"status": "success", "data": data})).into_response()
+}
+
+/// `GET|POST /loki/api/v1/labels`: label names of streams in the window.
+pub async fn labels(State(c): State<Collector>, p: Params) -> Response {
+    let run = async {
+        let found = streams(&c, &p, p.get("query").into_iter().collect()).await?;
+        let mut names: Vec<&str> = found
+            .iter()
+            .flat_map(|l| l.pairs().iter().map(|(k, _)| k.as_str()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        Ok::<_, ApiError>(loki_data(json!(names)))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /loki/api/v1/label/<name>/values`.
+pub async fn label_values(
+    State(c): State<Collector>,
+    Path(name): Path<String>,
+    p: Params,
+) -> Response {
+    let run = async {
+        let found = streams(&c, &p, p.get("query").into_iter().collect()).await?;
+        let mut values: Vec<&str> = found.iter().filter_map(|l| l.get(&name)).collect();
+        values.sort_unstable();
+        values.dedup();
+        Ok::<_, ApiError>(loki_data(json!(values)))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET|POST /loki/api/v1/series`: label sets of streams matching `match[]`.
+pub async fn series(State(c): State<Collector>, p: Params) -> Response {
+    let run = async {
+        let selectors = p.all("match[]");
+        if selectors.is_empty() {
+            return Err(ApiError::bad_data(
+                "at least one match[] parameter is required",
+            ));
+        }
+        let found = streams(&c, &p, selectors).await?;
+        Ok(loki_data(Value::Array(
+            found.iter().map(labels_map).collect(),
+        )))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -26,6 +26,9 @@ pub fn router(c: Collector) -> Router {
         .route("/api/v1/labels", get(prom::labels).post(prom::labels))
         .route("/api/v1/label/{name}/values", get(prom::label_values))
         .route("/api/v1/status/buildinfo", get(prom::buildinfo))
+        .route("/loki/api/v1/labels", get(loki::labels).post(loki::labels))
+        .route("/loki/api/v1/label/{name}/values", get(loki::label_values))
+        .route("/loki/api/v1/series", get(loki::series).post(loki::series))
         .route(
             "/loki/api/v1/query_range",
             get(loki::query_range).post(loki::query_range),
