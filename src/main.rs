@@ -5,6 +5,7 @@
 mod agent;
 mod collector;
 mod config;
+mod query;
 mod security;
 mod selflog;
 mod serve;
@@ -40,6 +41,8 @@ enum Command {
     Agent(AgentArgs),
     /// Run a collector and an agent for this machine in one process.
     Up(CollectorArgs),
+    /// Run a PromQL query against a collector and print the result.
+    Query(query::QueryArgs),
     /// Validate a config file; errors point at the bad key with line and column.
     Check {
         /// The YAML file to check.
@@ -114,6 +117,7 @@ fn run(cli: Cli) -> Result<()> {
             Command::Collector(args) => run_collector(cli.log_format, args).await,
             Command::Agent(args) => run_agent(cli.log_format, args).await,
             Command::Up(args) => run_up(cli.log_format, args).await,
+            Command::Query(args) => query::run(args).await,
             Command::Check { .. } => Ok(()),
         }
     })

@@ -65,6 +65,27 @@ fn up_stores_its_own_telemetry_within_30_seconds() {
             .as_str()
             .map(str::to_string)
     });
+    let query = |expr: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .args(["query", "--url", &api(""), expr])
+            .output()
+            .expect("run sextant query")
+    };
+    let out = query("system_cpu_load_average_1m");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && table.starts_with("SERIES")
+            && table.contains(r#"job="sextant-agent""#),
+        "{table}"
+    );
+    let out = query("up{");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad_data"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let trace = get_json(&api(&format!("/api/traces/{id}")));
     assert!(
         !trace["batches"].as_array().expect("batches").is_empty(),
