@@ -106,18 +106,18 @@ const MAX_INSPECTED: usize = 10_000;
 /// `name` against span names), in Tempo's response shape.
 pub async fn search(State(c): State<Collector>, p: super::params::Params) -> Response {
     let bad = |msg: String| (StatusCode::BAD_REQUEST, msg).into_response();
-    let secs = |key: &str| -> Result<Option<i64>, Response> {
+    let secs = |key: &str| -> Result<Option<i64>, String> {
         match p.get(key) {
             None | Some("") => Ok(None),
             Some(v) => v
                 .parse::<i64>()
                 .map(|s| Some(s.saturating_mul(1_000_000_000)))
-                .map_err(|_| bad(format!("invalid {key} {v:?}: want Unix seconds"))),
+                .map_err(|_| format!("invalid {key} {v:?}: want Unix seconds")),
         }
     };
     let (start, end) = match (secs("start"), secs("end")) {
         (Ok(s), Ok(e)) => (s.unwrap_or(i64::MIN), e.unwrap_or(i64::MAX)),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(e), _) | (_, Err(e)) => return bad(e),
     };
     let limit = match p.get("limit").map(str::parse::<usize>) {
         None => 20,
@@ -277,7 +277,8 @@ mod tests {
 
     #[test]
     fn parses_logfmt_tags() {
-        let cases: &[(&str, Option<Vec<(&str, &str)>>)] = &[
+        type Case<'a> = (&'a str, Option<Vec<(&'a str, &'a str)>>);
+        let cases: &[Case] = &[
             ("", Some(vec![])),
             ("service.name=shop", Some(vec![("service.name", "shop")])),
             (
