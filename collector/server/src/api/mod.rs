@@ -26,6 +26,14 @@ pub fn router(c: Collector) -> Router {
         .route("/api/v1/labels", get(prom::labels).post(prom::labels))
         .route("/api/v1/label/{name}/values", get(prom::label_values))
         .route("/api/v1/status/buildinfo", get(prom::buildinfo))
+        .route(
+            "/api/v1/format_query",
+            get(prom::format_query).post(prom::format_query),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(prom::query_exemplars).post(prom::query_exemplars),
+        )
         .route("/loki/api/v1/labels", get(loki::labels).post(loki::labels))
         .route("/loki/api/v1/label/{name}/values", get(loki::label_values))
         .route("/loki/api/v1/series", get(loki::series).post(loki::series))

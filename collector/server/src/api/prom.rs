@@ -235,6 +235,35 @@ pub async fn buildinfo() -> Response {
     }))
 }
 
+/// `GET|POST /api/v1/format_query`: the expression pretty-printed as Prometheus does.
+pub async fn format_query(p: Params) -> Response {
+    let run = || {
+        let text = p
+            .get("query")
+            .ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": missing"))?;
+        let expr = parser::parse(text)
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+        Ok::<_, ApiError>(success(json!(expr.prettify())))
+    };
+    run().unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET|POST /api/v1/query_exemplars`: exemplars are not stored yet, so a
+/// valid query answers an empty list (as Prometheus does with none stored).
+pub async fn query_exemplars(p: Params) -> Response {
+    let run = || {
+        let text = p
+            .get("query")
+            .ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": missing"))?;
+        parser::parse(text)
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+        time_param(&p, "start", 0)?;
+        time_param(&p, "end", 0)?;
+        Ok::<_, ApiError>(success(json!([])))
+    };
+    run().unwrap_or_else(IntoResponse::into_response)
+}
+
 /// `GET|POST /api/v1/query`: number and string literals, instant vector
 /// selectors and range selectors (the PromQL engine lands with the query work).
 pub async fn query(State(c): State<Collector>, p: Params) -> Response {
