@@ -8,6 +8,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use sextant_agent::AgentConfig;
+
+use crate::adapt::AdaptConfig;
 use sextant_collector::CollectorConfig;
 
 /// Longest config file read; a config is never megabytes.
@@ -21,6 +23,8 @@ pub struct FileConfig {
     pub collector: CollectorConfig,
     /// Settings of `sextant agent` (and the agent half of `up`).
     pub agent: AgentConfig,
+    /// Settings of `sextant adapt` (a health-check sidecar).
+    pub adapt: AdaptConfig,
 }
 
 /// Reads and validates `path`; the error names the file, line, column and key.
@@ -69,6 +73,23 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
     }
     cfg.collector.security.validate("collector.security")?;
     cfg.agent.security.validate("agent.security")?;
+    cfg.adapt.security.validate("adapt.security")?;
+    let mut names = std::collections::HashSet::new();
+    for (i, check) in cfg.agent.checks.iter().enumerate() {
+        check
+            .validate()
+            .map_err(|e| format!("agent.checks[{i}]: {e}"))?;
+        if !names.insert(&check.name) {
+            return Err(format!(
+                "agent.checks[{i}]: a check named {:?} already exists",
+                check.name
+            ));
+        }
+    }
+    cfg.adapt
+        .mysql
+        .validate()
+        .map_err(|e| format!("adapt.mysql: {e}"))?;
     let l = &cfg.collector.limits;
     if l.max_request_bytes == 0 || l.max_decompressed_bytes == 0 || l.max_string_bytes == 0 {
         return Err("collector.limits: every limit must be greater than zero".to_string());

@@ -2,9 +2,11 @@
 //! once (`sextant up`). This file only parses flags, loads config and wires
 //! the pieces; every capability lives in a library crate.
 
+mod adapt;
 mod agent;
 mod collector;
 mod config;
+mod probes;
 mod query;
 mod security;
 mod selflog;
@@ -41,6 +43,8 @@ enum Command {
     Agent(AgentArgs),
     /// Run a collector and an agent for this machine in one process.
     Up(CollectorArgs),
+    /// Run one health check as a sidecar serving probes and /metrics.
+    Adapt(adapt::AdaptArgs),
     /// Run a PromQL query against a collector and print the result.
     Query(query::QueryArgs),
     /// Validate a config file; errors point at the bad key with line and column.
@@ -118,6 +122,7 @@ fn run(cli: Cli) -> Result<()> {
             Command::Agent(args) => run_agent(cli.log_format, args).await,
             Command::Up(args) => run_up(cli.log_format, args).await,
             Command::Query(args) => query::run(args).await,
+            Command::Adapt(args) => run_adapt(cli.log_format, args).await,
             Command::Check { .. } => Ok(()),
         }
     })
@@ -257,6 +262,19 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
     );
     serve::wait_for_signal(stop_tx).await;
     join(tasks).await
+}
+
+async fn run_adapt(format: LogFormat, args: adapt::AdaptArgs) -> Result<()> {
+    let file = load(&args.config_path().cloned())?;
+    let _telemetry = telemetry::init(
+        format,
+        SelfLogs {
+            collector: None,
+            agent: None,
+        },
+        None,
+    )?;
+    adapt::run(args, file.adapt).await
 }
 
 /// Waits for every task; the first error wins, the rest are logged.

@@ -111,24 +111,26 @@ pub fn self_router(registry: prometheus::Registry) -> Router {
 }
 
 fn metrics_text(registry: &prometheus::Registry) -> axum::response::Response {
-    use prometheus::Encoder;
-    let encoder = prometheus::TextEncoder::new();
-    let mut buf = Vec::new();
-    match encoder.encode(&registry.gather(), &mut buf) {
-        Ok(()) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                encoder.format_type().to_string(),
-            )],
-            buf,
-        )
-            .into_response(),
-        Err(e) => (
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("metrics encoding failed: {e}"),
-        )
-            .into_response(),
-    }
+    let text = registry_text(registry);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// The registry in the Prometheus text format (empty if it cannot be encoded,
+/// which only a registry with conflicting metric definitions could cause).
+pub fn registry_text(registry: &prometheus::Registry) -> String {
+    prometheus::TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "metrics encoding failed");
+            String::new()
+        })
 }
 
 /// Resolves when SIGINT or SIGTERM arrives, then flips `tx`.

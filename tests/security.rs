@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::free_port;
@@ -42,84 +42,12 @@ fn python(args: &[&str]) {
     );
 }
 
-/// A test CA and a server certificate for 127.0.0.1 signed by it, as a
-/// real deployment has (webpki rightly refuses a CA used as the server cert).
-fn make_certificates(
-    d: &std::path::Path,
-    ca: &std::path::Path,
-    cert: &std::path::Path,
-    key: &std::path::Path,
-) {
-    let openssl = |args: &[&std::ffi::OsStr]| {
-        let status = Command::new("openssl")
-            .args(args)
-            .stderr(Stdio::null())
-            .status()
-            .expect("openssl is needed for this test (scripts/test.sh installs it)");
-        assert!(status.success(), "openssl {args:?} failed");
-    };
-    let s = |x: &str| std::ffi::OsString::from(x);
-    let (ca_key, csr, ext) = (d.join("ca.key"), d.join("server.csr"), d.join("ext.cnf"));
-    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n").expect("ext file");
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ]
-    .map(s);
-    let mut args: Vec<std::ffi::OsString> = vec![s("req"), s("-x509")];
-    args.extend(ec.clone());
-    args.extend([
-        s("-days"),
-        s("1"),
-        s("-subj"),
-        s("/CN=sextant-test-ca"),
-        s("-keyout"),
-        ca_key.clone().into(),
-        s("-out"),
-        ca.into(),
-    ]);
-    openssl(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
-    let mut args: Vec<std::ffi::OsString> = vec![s("req")];
-    args.extend(ec);
-    args.extend([
-        s("-subj"),
-        s("/CN=localhost"),
-        s("-keyout"),
-        key.into(),
-        s("-out"),
-        csr.clone().into(),
-    ]);
-    openssl(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
-    let args: Vec<std::ffi::OsString> = vec![
-        s("x509"),
-        s("-req"),
-        s("-in"),
-        csr.into(),
-        s("-CA"),
-        ca.into(),
-        s("-CAkey"),
-        ca_key.into(),
-        s("-CAcreateserial"),
-        s("-days"),
-        s("1"),
-        s("-extfile"),
-        ext.into(),
-        s("-out"),
-        cert.into(),
-    ];
-    openssl(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
-}
-
 #[test]
 fn tls_and_bearer_tokens_guard_every_listener() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let (cert, key, token_file) = (d.join("cert.pem"), d.join("key.pem"), d.join("token"));
-    let ca = d.join("ca.pem");
-    make_certificates(d, &ca, &cert, &key);
+    let tls = sextant_adapters::testing::tls::tls_files(d);
+    let (ca, cert, key, token_file) = (tls.ca, tls.cert, tls.key, d.join("token"));
     let token = "s3cret-token-for-tests";
     std::fs::write(&token_file, format!("{token}\n")).expect("token");
     let (http, grpc, otlp_http) = (

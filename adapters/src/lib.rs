@@ -12,6 +12,9 @@
 
 pub mod duration;
 pub mod export;
+pub mod health;
 pub mod listener;
 pub mod otlp;
 pub mod prometheus;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

@@ -6,6 +6,8 @@ use serde::Deserialize;
 use sextant_adapters::export::ExporterConfig;
 use sextant_adapters::listener::ListenerSecurity;
 
+use crate::checks::CheckConfig;
+
 /// Everything a user can set for the agent. Defaults live in `Default` only.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,6 +30,8 @@ pub struct AgentConfig {
     pub traces_endpoint: String,
     /// TLS and bearer-token auth for the agent's listener.
     pub security: ListenerSecurity,
+    /// Health checks to run and ship (e.g. a MySQL on this node).
+    pub checks: Vec<CheckConfig>,
 }
 
 impl Default for AgentConfig {
@@ -41,6 +45,7 @@ impl Default for AgentConfig {
             instance: String::new(),
             traces_endpoint: "http://127.0.0.1:4317".to_string(),
             security: ListenerSecurity::default(),
+            checks: Vec::new(),
         }
     }
 }

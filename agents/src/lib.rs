@@ -7,6 +7,7 @@
 //! queues on disk. The agent owns no socket but the exporter's client; the
 //! binary starts it inside its runtime.
 
+pub mod checks;
 pub mod config;
 mod host;
 mod resource;
@@ -29,6 +30,9 @@ pub enum AgentError {
     /// The export path could not be set up (queue directory, client).
     #[error("export path: {0}")]
     Export(#[from] ExportError),
+    /// A configured health check could not be set up.
+    #[error(transparent)]
+    Check(#[from] checks::CheckError),
 }
 
 /// Inputs the binary provides: where the agent's own log records arrive and
@@ -70,6 +74,7 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    checks::start(&cfg.checks, &exporter, &resource, &shutdown, &mut tasks)?;
     tasks.spawn(ship_logs(exporter.clone(), logs, resource, shutdown));
     while tasks.join_next().await.is_some() {}
     exporter.shutdown().await?;

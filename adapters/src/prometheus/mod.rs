@@ -12,12 +12,14 @@
 //! [`Series`] is the common currency: plain labels and samples, no Prometheus
 //! or OTLP types, so the collector's store does not depend on either.
 
+mod exposition;
 mod names;
 mod otlp;
 mod registry;
 mod remote_write;
 mod values;
 
+pub use exposition::to_text;
 pub use names::{MetricKind, label_name, metric_name};
 pub use otlp::{Rejected, STALE_NAN_BITS, otlp_to_series};
 pub use registry::registry_to_otlp;
@@ -25,6 +27,7 @@ pub use remote_write::{
     MAX_DECOMPRESSED_BYTES, RemoteWriteBatch, RemoteWriteError, decode_remote_write,
     decode_remote_write_batch, encode_remote_write,
 };
+pub use values::go_format_f;
 
 /// A Prometheus series as plain data: label pairs (including `__name__`, any
 /// order, no duplicate names) and `(ms timestamp, value)` samples in time

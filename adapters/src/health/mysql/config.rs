@@ -1,0 +1,340 @@
+//! Settings of the MySQL/MariaDB check: where, who, how long, and the
+//! thresholds of the verdicts, with every default in [`MysqlConfig::default`].
+//!
+//! The password never sits in the config itself: it comes from a file (a
+//! mounted Secret) or an environment variable, is held in a [`Secret`] whose
+//! `Debug` is redacted, and never reaches the target string or an error.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Why a check could not be built from its config.
+#[derive(Debug, thiserror::Error)]
+pub enum MysqlError {
+    /// A setting is out of range or contradicts another.
+    #[error("invalid mysql check config: {0}")]
+    InvalidConfig(String),
+    /// The password file could not be read (the error never holds its contents).
+    #[error("cannot read mysql password file {path}: {source}")]
+    PasswordFile {
+        /// The configured path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configured password variable is not set (or not UTF-8).
+    #[error("mysql password environment variable {name} is not set")]
+    PasswordEnv {
+        /// The variable's name.
+        name: String,
+    },
+}
+
+/// TLS to the server. Absent means plain TCP (or a Unix socket).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MysqlTls {
+    /// PEM file of the CA to trust in addition to the built-in roots.
+    pub ca_file: Option<PathBuf>,
+    /// Accept a certificate whose name does not match the host (dangerous).
+    pub skip_domain_validation: bool,
+    /// Accept any certificate at all (dangerous; encryption without trust).
+    pub accept_invalid_certs: bool,
+}
+
+/// Settings of one MySQL/MariaDB check.
+///
+/// Durations are strings with a unit (`"500ms"`, `"2s"`, `"1m"`).
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MysqlConfig {
+    /// Host name or IP of the server (ignored when `socket` is set).
+    pub host: String,
+    /// TCP port of the server.
+    pub port: u16,
+    /// Unix socket path; when set, used instead of `host`/`port`.
+    pub socket: Option<PathBuf>,
+    /// The monitoring user (needs `PROCESS, REPLICATION CLIENT` — on MariaDB
+    /// ≥ 10.5.9 also `REPLICA MONITOR` — and nothing else).
+    pub user: String,
+    /// File holding the password (one line; a trailing newline is dropped).
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the password.
+    pub password_env: Option<String>,
+    /// TLS settings; absent means no TLS.
+    pub tls: Option<MysqlTls>,
+    /// Budget of one whole check, connection included; keep it under the
+    /// probe's `timeoutSeconds`.
+    #[serde(with = "crate::duration")]
+    pub timeout: Duration,
+    /// Session `lock_wait_timeout` of the monitor's connections (whole
+    /// seconds, at least 1), so a metadata lock cannot park a check.
+    #[serde(with = "crate::duration")]
+    pub lock_wait_timeout: Duration,
+    /// A replica lagging more than this (after `SQL_Delay`) is not ready.
+    #[serde(with = "crate::duration")]
+    pub max_replica_lag: Duration,
+    /// Threads_connected / max_connections above this ratio is degraded.
+    pub max_connection_ratio: f64,
+    /// An InnoDB history list longer than this is degraded (purge debt).
+    pub max_history_list: u64,
+    /// A transaction open longer than this is degraded.
+    #[serde(with = "crate::duration")]
+    pub max_transaction_age: Duration,
+    /// Whether a Galera node serving as SST/IST donor counts as ready.
+    pub galera_donor_ready: bool,
+}
+
+impl Default for MysqlConfig {
+    fn default() -> Self {
+        MysqlConfig {
+            host: "127.0.0.1".to_string(),
+            port: 3306,
+            socket: None,
+            user: "sextant".to_string(),
+            password_file: None,
+            password_env: None,
+            tls: None,
+            timeout: Duration::from_secs(2),
+            lock_wait_timeout: Duration::from_secs(1),
+            max_replica_lag: Duration::from_secs(30),
+            max_connection_ratio: 0.8,
+            max_history_list: 100_000,
+            max_transaction_age: Duration::from_secs(60),
+            galera_donor_ready: false,
+        }
+    }
+}
+
+// Hand-written to keep the output short and free of anything secret-adjacent.
+impl fmt::Debug for MysqlConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MysqlConfig")
+            .field("target", &self.target())
+            .field("password_file", &self.password_file)
+            .field("password_env", &self.password_env)
+            .field("tls", &self.tls)
+            .field("timeout", &self.timeout)
+            .field("max_replica_lag", &self.max_replica_lag)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A password: `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a password.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The password itself, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `text` with every occurrence of the password replaced by `***`, for
+    /// error texts that might echo what they were given.
+    pub fn scrub(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(&self.0, "***")
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl MysqlConfig {
+    /// What the check reports as its target: `mysql://user@host:port` or
+    /// `mysql://user@unix:/path`; never a password.
+    pub fn target(&self) -> String {
+        match &self.socket {
+            Some(path) => format!("mysql://{}@unix:{}", self.user, path.display()),
+            None if self.host.contains(':') => {
+                format!("mysql://{}@[{}]:{}", self.user, self.host, self.port)
+            }
+            None => format!("mysql://{}@{}:{}", self.user, self.host, self.port),
+        }
+    }
+
+    /// Checks ranges and contradictions.
+    pub fn validate(&self) -> Result<(), MysqlError> {
+        let bad = |why: &str| Err(MysqlError::InvalidConfig(why.to_string()));
+        if self.timeout.is_zero() {
+            return bad("timeout must be positive");
+        }
+        if self.lock_wait_timeout < Duration::from_secs(1) {
+            return bad("lock_wait_timeout must be at least 1s");
+        }
+        if !(self.max_connection_ratio > 0.0 && self.max_connection_ratio <= 1.0) {
+            return bad("max_connection_ratio must be in (0, 1]");
+        }
+        if self.password_file.is_some() && self.password_env.is_some() {
+            return bad("set password_file or password_env, not both");
+        }
+        if self.user.is_empty() {
+            return bad("user must not be empty");
+        }
+        if self.socket.is_none() && self.host.is_empty() {
+            return bad("host must not be empty (or set socket)");
+        }
+        Ok(())
+    }
+
+    /// Reads the password from its file or variable (`env` looks a variable
+    /// up; the real process environment in [`resolve_password`](Self::resolve_password)).
+    pub fn resolve_password_with(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Secret>, MysqlError> {
+        if let Some(path) = &self.password_file {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| MysqlError::PasswordFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            let line = text.strip_suffix('\n').unwrap_or(&text);
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            return Ok(Some(Secret::new(line)));
+        }
+        if let Some(name) = &self.password_env {
+            return env(name)
+                .map(|v| Some(Secret::new(v)))
+                .ok_or_else(|| MysqlError::PasswordEnv { name: name.clone() });
+        }
+        Ok(None)
+    }
+
+    /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
+    pub fn resolve_password(&self) -> Result<Option<Secret>, MysqlError> {
+        self.resolve_password_with(|name| std::env::var(name).ok())
+    }
+
+    /// `lock_wait_timeout` in whole seconds, rounded up.
+    pub fn lock_wait_timeout_secs(&self) -> u64 {
+        let d = self.lock_wait_timeout;
+        d.as_secs() + u64::from(d.subsec_nanos() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<MysqlConfig, String> {
+        serde_json::from_str::<MysqlConfig>(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn parses_with_defaults_and_rejects_unknown_keys() {
+        let c = parse(r#"{"host":"db","max_replica_lag":"10s","tls":{}}"#).expect("valid config");
+        assert_eq!(c.host, "db");
+        assert_eq!(c.max_replica_lag, Duration::from_secs(10));
+        assert_eq!(c.timeout, Duration::from_secs(2));
+        assert_eq!(c.tls, Some(MysqlTls::default()));
+        let err = parse(r#"{"hots":"db"}"#).expect_err("typo must be rejected");
+        assert!(err.contains("unknown field `hots`"), "{err}");
+        let err = parse(r#"{"timeout":"2"}"#).expect_err("unit required");
+        assert!(err.contains("no unit"), "{err}");
+        let err = parse(r#"{"password":"x"}"#).expect_err("no inline passwords");
+        assert!(err.contains("unknown field `password`"), "{err}");
+    }
+
+    #[test]
+    fn validation_cases() {
+        type Case = (fn(&mut MysqlConfig), Option<&'static str>);
+        let cases: [Case; 6] = [
+            (|_| {}, None),
+            (|c| c.timeout = Duration::ZERO, Some("timeout")),
+            (
+                |c| c.lock_wait_timeout = Duration::from_millis(10),
+                Some("lock_wait"),
+            ),
+            (|c| c.max_connection_ratio = 1.5, Some("ratio")),
+            (
+                |c| {
+                    c.password_env = Some("A".into());
+                    c.password_file = Some("f".into());
+                },
+                Some("not both"),
+            ),
+            (|c| c.user.clear(), Some("user")),
+        ];
+        for (edit, want) in cases {
+            let mut c = MysqlConfig::default();
+            edit(&mut c);
+            match (c.validate(), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(w)) => assert!(e.to_string().contains(w), "{e} lacks {w}"),
+                (got, want) => panic!("{got:?} but wanted {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn targets_never_hold_passwords() {
+        let mut c = MysqlConfig {
+            user: "mon".into(),
+            host: "db.local".into(),
+            port: 3307,
+            password_env: Some("PW".into()),
+            ..MysqlConfig::default()
+        };
+        assert_eq!(c.target(), "mysql://mon@db.local:3307");
+        c.host = "::1".into();
+        assert_eq!(c.target(), "mysql://mon@[::1]:3307");
+        c.socket = Some("/run/mysqld/mysqld.sock".into());
+        assert_eq!(c.target(), "mysql://mon@unix:/run/mysqld/mysqld.sock");
+        let pw = c
+            .resolve_password_with(|n| (n == "PW").then(|| "s3cret".to_string()))
+            .expect("set")
+            .expect("some");
+        assert_eq!(pw.expose(), "s3cret");
+        assert_eq!(format!("{pw:?}"), "***");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert_eq!(pw.scrub("bad s3cret here"), "bad *** here");
+    }
+
+    #[test]
+    fn password_sources() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "hunter2\n").expect("write pw");
+        let from_file = MysqlConfig {
+            password_file: Some(file),
+            ..MysqlConfig::default()
+        };
+        let pw = from_file.resolve_password_with(|_| None).expect("read");
+        assert_eq!(pw.map(|p| p.expose().to_string()), Some("hunter2".into()));
+        let missing = MysqlConfig {
+            password_env: Some("NOPE".into()),
+            ..MysqlConfig::default()
+        };
+        let err = missing.resolve_password_with(|_| None).expect_err("unset");
+        assert_eq!(
+            err.to_string(),
+            "mysql password environment variable NOPE is not set"
+        );
+        let none = MysqlConfig::default()
+            .resolve_password_with(|_| None)
+            .expect("ok");
+        assert!(none.is_none());
+        let c = MysqlConfig {
+            lock_wait_timeout: Duration::from_millis(1500),
+            ..MysqlConfig::default()
+        };
+        assert_eq!(c.lock_wait_timeout_secs(), 2);
+    }
+}

@@ -1,0 +1,249 @@
+//! `sextant adapt <kind>`: one health check as a sidecar. It runs the check
+//! on its own schedule and serves Kubernetes-style probes over the cached
+//! verdict plus a Prometheus `/metrics` of the latest report, so any app's
+//! database is judged the same way, in depth, without an agent.
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+use sextant_adapters::health::mysql::{MysqlCheck, MysqlConfig};
+use sextant_adapters::health::probe::{ProbeCache, run_check};
+use sextant_adapters::health::{Report, report_to_otlp};
+use sextant_adapters::listener::ListenerSecurity;
+use tokio::sync::watch;
+
+use crate::security::Security;
+use crate::serve::{self, serve};
+
+/// The kinds of check a sidecar can run.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Kind {
+    /// MySQL or MariaDB.
+    Mysql,
+}
+
+/// Flags of `sextant adapt`; they override the `adapt:` section of `--config`.
+#[derive(Args)]
+pub struct AdaptArgs {
+    /// What to check.
+    #[arg(value_enum)]
+    kind: Kind,
+    /// `mysql://user@host:port` (no password here: use --password-file).
+    #[arg(long)]
+    target: Option<String>,
+    /// File holding the password (a mounted Secret).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Where probes and /metrics are served.
+    #[arg(long)]
+    listen: Option<String>,
+    /// YAML config; its `adapt:` section sets thresholds and TLS.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// How often the check runs (e.g. 10s).
+    #[arg(long, value_parser = sextant_adapters::duration::parse)]
+    interval: Option<Duration>,
+    /// Replica lag over which a replica is not ready (e.g. 30s).
+    #[arg(long, value_parser = sextant_adapters::duration::parse)]
+    max_replica_lag: Option<Duration>,
+    /// Per-call timeout of the check (e.g. 2s).
+    #[arg(long, value_parser = sextant_adapters::duration::parse)]
+    timeout: Option<Duration>,
+}
+
+impl AdaptArgs {
+    /// The `--config` file, if given.
+    pub fn config_path(&self) -> Option<&PathBuf> {
+        self.config.as_ref()
+    }
+}
+
+/// The `adapt:` section of the config file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptConfig {
+    /// Where probes and /metrics are served (9104 is mysqld_exporter's port).
+    pub listen: String,
+    /// How often the check runs.
+    #[serde(with = "sextant_adapters::duration")]
+    pub interval: Duration,
+    /// TLS and bearer-token auth for the listener (probes stay open).
+    pub security: ListenerSecurity,
+    /// The MySQL/MariaDB check.
+    pub mysql: MysqlConfig,
+}
+
+impl Default for AdaptConfig {
+    fn default() -> Self {
+        AdaptConfig {
+            listen: "127.0.0.1:9104".to_string(),
+            interval: Duration::from_secs(15),
+            security: ListenerSecurity::default(),
+            mysql: MysqlConfig::default(),
+        }
+    }
+}
+
+/// Applies `mysql://user@host:port` to a config; a password in the URL is refused.
+fn apply_target(cfg: &mut MysqlConfig, target: &str) -> Result<()> {
+    let rest = target
+        .strip_prefix("mysql://")
+        .with_context(|| format!("--target {target:?} must start with mysql://"))?;
+    let rest = rest.trim_end_matches('/');
+    let (user, hostport) = match rest.rsplit_once('@') {
+        Some((user, hp)) => (Some(user), hp),
+        None => (None, rest),
+    };
+    if let Some(user) = user {
+        if user.contains(':') {
+            bail!(
+                "--target must not carry a password (it would show in `ps`); use --password-file"
+            );
+        }
+        cfg.user = user.to_string();
+    }
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .with_context(|| format!("--target port {p:?} is not a port number"))?,
+        ),
+        None => (hostport, 3306),
+    };
+    if host.is_empty() {
+        bail!("--target {target:?} has no host");
+    }
+    cfg.host = host.to_string();
+    cfg.port = port;
+    Ok(())
+}
+
+/// Runs the sidecar until SIGINT/SIGTERM.
+pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
+    let mut cfg = file;
+    let Kind::Mysql = args.kind;
+    if let Some(t) = &args.target {
+        apply_target(&mut cfg.mysql, t)?;
+    }
+    if let Some(p) = args.password_file {
+        cfg.mysql.password_file = Some(p);
+        cfg.mysql.password_env = None;
+    }
+    if let Some(l) = args.listen {
+        cfg.listen = l;
+    }
+    if let Some(i) = args.interval {
+        cfg.interval = i;
+    }
+    if let Some(l) = args.max_replica_lag {
+        cfg.mysql.max_replica_lag = l;
+    }
+    if let Some(t) = args.timeout {
+        cfg.mysql.timeout = t;
+    }
+    let check = Arc::new(MysqlCheck::new(cfg.mysql.clone()).context("mysql check")?);
+    let name = "mysql".to_string();
+    // Three missed runs (or one run stuck past its timeout twice) make the result stale.
+    let cache = ProbeCache::new(cfg.interval * 3 + cfg.mysql.timeout * 2);
+    let latest: Arc<RwLock<Option<Report>>> = Arc::default();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let registry = prometheus::Registry::new();
+    let router = crate::probes::router(Arc::clone(&cache))
+        .merge(metrics_router(Arc::clone(&latest), registry));
+    let security = Security::load(&cfg.security).context("adapt.security")?;
+    let http = serve("adapt", &cfg.listen, router, &security, stop_rx.clone()).await?;
+    tracing::info!(check = %name, target = %check.target(), interval = ?cfg.interval, "sidecar running");
+    let runner = {
+        let check = Arc::clone(&check);
+        tokio::spawn(run_check(
+            name,
+            cfg.interval,
+            cache,
+            move || {
+                let (check, latest) = (Arc::clone(&check), Arc::clone(&latest));
+                async move {
+                    let report = check.check().await;
+                    *latest.write().unwrap_or_else(PoisonError::into_inner) = Some(report.clone());
+                    report
+                }
+            },
+            stop_rx,
+        ))
+    };
+    serve::wait_for_signal(stop_tx).await;
+    let _ = runner.await;
+    if let Ok(check) = Arc::try_unwrap(check) {
+        check.close().await;
+    }
+    http.await.context("listener task")?
+}
+
+/// `/metrics`: the latest report in the Prometheus text format, then the
+/// sidecar's own registry.
+fn metrics_router(latest: Arc<RwLock<Option<Report>>>, registry: prometheus::Registry) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let latest = Arc::clone(&latest);
+            let registry = registry.clone();
+            async move {
+                let report = latest
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let mut text = match report {
+                    Some(r) => {
+                        let (series, _) = sextant_adapters::prometheus::otlp_to_series(
+                            &report_to_otlp(&[r], Vec::new()),
+                        );
+                        sextant_adapters::prometheus::to_text(&series)
+                    }
+                    None => String::new(),
+                };
+                text.push_str(&serve::registry_text(&registry));
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    text,
+                )
+                    .into_response()
+            }
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_targets() {
+        let mut cfg = MysqlConfig::default();
+        apply_target(&mut cfg, "mysql://monitor@db.local:3307").expect("valid");
+        assert_eq!(
+            (cfg.user.as_str(), cfg.host.as_str(), cfg.port),
+            ("monitor", "db.local", 3307)
+        );
+        apply_target(&mut cfg, "mysql://10.0.0.1").expect("valid");
+        assert_eq!((cfg.host.as_str(), cfg.port), ("10.0.0.1", 3306));
+        let bad = [
+            "mysql://u:secret@h:1",
+            "postgres://h",
+            "mysql://u@",
+            "mysql://h:port",
+        ];
+        for t in bad {
+            let err = apply_target(&mut cfg, t).expect_err(t).to_string();
+            assert!(!err.contains("secret"), "{err}");
+        }
+    }
+}
