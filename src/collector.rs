@@ -47,7 +47,7 @@ pub async fn start(
         corrupt_records = stats.corrupt_records,
         "store opened"
     );
-    let collector = Collector::new(Arc::new(store), cfg.limits, &registry)
+    let collector = Collector::new(Arc::new(store), cfg.limits, cfg.query, &registry)
         .context("cannot register collector metrics")?;
     let security = Security::load(&cfg.security).context("collector.security")?;
     let api = collector

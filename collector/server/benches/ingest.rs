@@ -24,7 +24,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use sextant_adapters::otlp::string_kv;
 use sextant_adapters::prometheus::{Series, encode_remote_write};
-use sextant_collector::{Collector, Limits};
+use sextant_collector::{Collector, Limits, QueryConfig};
 use sextant_store::{Store, StoreConfig};
 use tower::ServiceExt;
 
@@ -141,6 +141,7 @@ fn bench(c: &mut Criterion) {
     let collector = Collector::new(
         Arc::new(store),
         Limits::default(),
+        QueryConfig::default(),
         &prometheus::Registry::new(),
     )
     .expect("collector");

@@ -30,6 +30,8 @@ pub struct CollectorConfig {
     pub self_traces_endpoint: String,
     /// TLS and bearer-token auth, applied to all three listeners.
     pub security: ListenerSecurity,
+    /// PromQL limits.
+    pub query: QueryConfig,
 }
 
 impl Default for CollectorConfig {
@@ -44,6 +46,34 @@ impl Default for CollectorConfig {
             limits: Limits::default(),
             self_traces_endpoint: String::new(),
             security: ListenerSecurity::default(),
+            query: QueryConfig::default(),
+        }
+    }
+}
+
+/// PromQL limits, with Prometheus's defaults (`--query.*` flags).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    /// Longest a query may run (`--query.timeout`).
+    #[serde(with = "sextant_adapters::duration")]
+    pub timeout: Duration,
+    /// Most samples one query may hold (`--query.max-samples`).
+    pub max_samples: usize,
+    /// Queries evaluated at once; the rest wait (`--query.max-concurrency`).
+    pub max_concurrency: usize,
+    /// How far back an instant selector looks (`--query.lookback-delta`).
+    #[serde(with = "sextant_adapters::duration")]
+    pub lookback_delta: Duration,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        QueryConfig {
+            timeout: Duration::from_secs(120),
+            max_samples: 50_000_000,
+            max_concurrency: 20,
+            lookback_delta: Duration::from_secs(300),
         }
     }
 }

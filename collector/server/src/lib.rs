@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use sextant_store::Store;
 
-pub use config::{CollectorConfig, Limits};
+pub use config::{CollectorConfig, Limits, QueryConfig};
 pub use telemetry::CollectorMetrics;
 
 /// The collector's shared state: the store, the limits every receiver applies
@@ -40,13 +40,16 @@ pub struct Collector {
     store: Arc<Store>,
     limits: Limits,
     metrics: Arc<CollectorMetrics>,
+    query: api::QueryRunner,
 }
 
 impl Collector {
-    /// Wires a collector around an opened store; registers its metrics on `registry`.
+    /// Wires a collector around an opened store with its input and query
+    /// limits; registers its metrics on `registry`.
     pub fn new(
         store: Arc<Store>,
         limits: Limits,
+        query: QueryConfig,
         registry: &prometheus::Registry,
     ) -> Result<Collector, prometheus::Error> {
         let metrics = Arc::new(CollectorMetrics::register(registry)?);
@@ -54,6 +57,7 @@ impl Collector {
             store,
             limits,
             metrics,
+            query: api::QueryRunner::new(query),
         })
     }
 

@@ -4,6 +4,7 @@
 mod loki;
 mod params;
 mod prom;
+mod query;
 mod tempo;
 mod time;
 
@@ -17,11 +18,14 @@ use axum::routing::{get, post};
 
 use crate::Collector;
 
+pub use query::QueryRunner;
+
 /// Builds the API routes.
 pub fn router(c: Collector) -> Router {
     Router::new()
         .route("/api/v1/write", post(crate::remote_write::write))
-        .route("/api/v1/query", get(prom::query).post(prom::query))
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
         .route("/api/v1/series", get(prom::series).post(prom::series))
         .route("/api/v1/labels", get(prom::labels).post(prom::labels))
         .route("/api/v1/label/{name}/values", get(prom::label_values))

@@ -8,19 +8,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use promql_parser::parser::{self, Expr, Offset, VectorSelector};
+use promql_parser::parser;
 use serde_json::{Value, json};
-use sextant_store::{Labels, Matcher, Sample, Store};
+use sextant_store::{Labels, Matcher, Store};
 
 use super::params::Params;
 use super::time::parse_ms;
 use crate::Collector;
 use crate::selector;
-
-/// Prometheus's default lookback for instant vectors.
-const LOOKBACK_MS: i64 = 5 * 60 * 1000;
-/// The NaN bit pattern Prometheus writes as a staleness marker.
-const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 
 /// A Prometheus API error: `errorType` decides the status code.
 pub struct ApiError {
@@ -29,6 +24,14 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An error of Prometheus's `errorType` `kind` (`bad_data`, `execution`, `timeout`, …).
+    pub fn new(kind: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            kind,
+            message: message.into(),
+        }
+    }
+
     /// `bad_data` (400): the request is wrong.
     pub fn bad_data(message: impl Into<String>) -> ApiError {
         ApiError {
@@ -66,29 +69,8 @@ fn success(data: Value) -> Response {
     Json(json!({"status": "success", "data": data})).into_response()
 }
 
-/// Formats a sample value as Prometheus does (`NaN`, `+Inf`, `-Inf`, shortest decimal).
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v == f64::INFINITY {
-        "+Inf".to_string()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        format!("{v}")
-    }
-}
-
-/// A timestamp in the float seconds Prometheus's JSON uses.
-fn format_time(ms: i64) -> Value {
-    if ms % 1000 == 0 {
-        json!(ms / 1000)
-    } else {
-        json!(ms as f64 / 1000.0)
-    }
-}
-
-fn labels_json(labels: &Labels) -> Value {
+/// A label set as the JSON object Prometheus answers with.
+pub fn labels_json(labels: &Labels) -> Value {
     Value::Object(
         labels
             .pairs()
@@ -98,14 +80,16 @@ fn labels_json(labels: &Labels) -> Value {
     )
 }
 
-fn now_ms() -> i64 {
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-fn time_param(p: &Params, key: &str, default: i64) -> Result<i64, ApiError> {
+/// A time parameter in milliseconds, `default` when absent.
+pub fn time_param(p: &Params, key: &str, default: i64) -> Result<i64, ApiError> {
     match p.get(key) {
         None | Some("") => Ok(default),
         Some(t) => {
@@ -262,115 +246,4 @@ pub async fn query_exemplars(p: Params) -> Response {
         Ok::<_, ApiError>(success(json!([])))
     };
     run().unwrap_or_else(IntoResponse::into_response)
-}
-
-/// `GET|POST /api/v1/query`: number and string literals, instant vector
-/// selectors and range selectors (the PromQL engine lands with the query work).
-pub async fn query(State(c): State<Collector>, p: Params) -> Response {
-    let run = async {
-        let text = p
-            .get("query")
-            .ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": missing"))?;
-        if text.len() > selector::MAX_SELECTOR_BYTES {
-            return Err(ApiError::bad_data(
-                "invalid parameter \"query\": query too long",
-            ));
-        }
-        let t = time_param(&p, "time", now_ms())?;
-        let expr = parser::parse(text)
-            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
-        evaluate(&c.store, &expr, t).await.map(success)
-    };
-    run.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn evaluate(store: &Arc<Store>, expr: &Expr, t: i64) -> Result<Value, ApiError> {
-    match expr {
-        Expr::Paren(p) => Box::pin(evaluate(store, &p.expr, t)).await,
-        Expr::NumberLiteral(n) => {
-            Ok(json!({"resultType": "scalar", "result": [format_time(t), format_value(n.val)]}))
-        }
-        Expr::StringLiteral(s) => {
-            Ok(json!({"resultType": "string", "result": [format_time(t), s.val]}))
-        }
-        Expr::VectorSelector(vs) => {
-            let (matchers, at) = selector_at(vs, t)?;
-            let found = read(store, move |s| {
-                s.select(&matchers, at - LOOKBACK_MS + 1, at)
-            })
-            .await?;
-            let result: Vec<Value> = found
-                .into_iter()
-                .filter_map(|s| {
-                    let last = s.samples.last().copied()?;
-                    (last.v.to_bits() != STALE_NAN)
-                        .then(|| json!({"metric": labels_json(&s.labels), "value": [format_time(t), format_value(last.v)]}))
-                })
-                .collect();
-            Ok(json!({"resultType": "vector", "result": result}))
-        }
-        Expr::MatrixSelector(ms) => {
-            let (matchers, at) = selector_at(&ms.vs, t)?;
-            let range = ms.range.as_millis() as i64;
-            let found = read(store, move |s| s.select(&matchers, at - range + 1, at)).await?;
-            let result: Vec<Value> = found
-                .into_iter()
-                .filter_map(|s| {
-                    let values: Vec<Value> = s
-                        .samples
-                        .iter()
-                        .filter(|x: &&Sample| x.v.to_bits() != STALE_NAN)
-                        .map(|x| json!([format_time(x.t), format_value(x.v)]))
-                        .collect();
-                    (!values.is_empty())
-                        .then(|| json!({"metric": labels_json(&s.labels), "values": values}))
-                })
-                .collect();
-            Ok(json!({"resultType": "matrix", "result": result}))
-        }
-        _ => Err(ApiError::bad_data(
-            "only selectors and literals are evaluated so far; functions, operators and aggregations come with the PromQL engine",
-        )),
-    }
-}
-
-/// Matchers and evaluation time of a selector, honouring `offset` and `@`.
-fn selector_at(vs: &VectorSelector, t: i64) -> Result<(Vec<Matcher>, i64), ApiError> {
-    let matchers = selector::matchers(vs).map_err(ApiError::bad_data)?;
-    let mut at = match &vs.at {
-        Some(promql_parser::parser::AtModifier::At(when)) => when
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-        _ => t,
-    };
-    match &vs.offset {
-        Some(Offset::Pos(d)) => at -= d.as_millis() as i64,
-        Some(Offset::Neg(d)) => at += d.as_millis() as i64,
-        None => {}
-    }
-    Ok((matchers, at))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_values_like_prometheus() {
-        let cases = [
-            (1.0, "1"),
-            (0.1, "0.1"),
-            (-2.5, "-2.5"),
-            (1e21, "1000000000000000000000"),
-            (f64::NAN, "NaN"),
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-        ];
-        for (v, want) in cases {
-            assert_eq!(format_value(v), want);
-        }
-        assert_eq!(format_time(1_500), json!(1.5));
-        assert_eq!(format_time(2_000), json!(2));
-    }
 }

@@ -14,6 +14,51 @@ pub fn parse_ms(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("cannot parse {text:?} to a valid timestamp"))
 }
 
+/// Parses a Prometheus API duration (`step`, `timeout`, `lookback_delta`):
+/// float seconds or a Prometheus duration such as `1h30m` or `500ms`. Milliseconds.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        if !secs.is_finite() || secs.abs() > 9.2e12 {
+            return Err(format!("cannot parse {text:?} to a valid duration"));
+        }
+        return Ok((secs * 1000.0).round() as i64);
+    }
+    let bad = || format!("cannot parse {text:?} to a valid duration");
+    let mut total: i64 = 0;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let ms = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            "y" => 31_536_000_000,
+            _ => return Err(bad()),
+        };
+        total = n
+            .checked_mul(ms)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
 /// Parses a Loki API time: integer nanoseconds, float seconds or RFC 3339. Nanoseconds.
 pub fn parse_ns(text: &str) -> Result<i64, String> {
     let text = text.trim();
@@ -123,6 +168,26 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(parse_ms(text).ok(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn parses_prometheus_durations() {
+        let cases = [
+            ("15", Some(15_000)),
+            ("0.5", Some(500)),
+            ("15s", Some(15_000)),
+            ("1h30m", Some(5_400_000)),
+            ("500ms", Some(500)),
+            ("1d", Some(86_400_000)),
+            ("2w", Some(1_209_600_000)),
+            ("", None),
+            ("1x", None),
+            ("m5", None),
+            ("NaN", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_duration_ms(text).ok(), want, "{text}");
         }
     }
 

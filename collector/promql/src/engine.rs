@@ -1,0 +1,307 @@
+//! The public entry points: parse, check the expression's type for the
+//! query kind, preload series, evaluate at each step, and shape the result
+//! the way Prometheus's API returns it.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use promql_parser::parser::token::{T_BOTTOMK, T_LIMIT_RATIO, T_LIMITK, T_TOPK};
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{self, Expr};
+use sextant_store::{Labels, Sample};
+
+use crate::Queryable;
+use crate::error::QueryError;
+use crate::eval::Evaluator;
+use crate::guard;
+use crate::value::{QueryResult, RangeSeries, Val, Value, VectorSample};
+
+/// Engine limits, with Prometheus's defaults via [`Default`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// How far back an instant selector looks for the latest sample
+    /// (`--query.lookback-delta`, 5m); zero or negative means the default,
+    /// as in Prometheus.
+    pub lookback_ms: i64,
+    /// Most samples a query may load and hold at once
+    /// (`--query.max-samples`, 50M).
+    pub max_samples: usize,
+    /// Wall-clock budget per query (`--query.timeout`, 2m).
+    pub timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            lookback_ms: 300_000,
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Evaluates PromQL against any [`Queryable`]. Stateless apart from its
+/// configuration, so one engine serves concurrent queries.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    cfg: EngineConfig,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineConfig::default())
+    }
+}
+
+impl Engine {
+    /// An engine with these limits.
+    pub fn new(cfg: EngineConfig) -> Engine {
+        Engine { cfg }
+    }
+
+    /// Evaluates `expr` at `t_ms` (an instant query). Vectors come back
+    /// sorted by labels unless the expression orders them itself (`sort*`,
+    /// `topk`, `bottomk`, `limitk`, `limit_ratio`).
+    pub fn instant(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        t_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
+        on_big_stack(|| self.instant_inner(q, expr, t_ms))
+    }
+
+    fn instant_inner(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        t_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
+        let deadline = self.deadline();
+        let ast = parse(expr)?;
+        let mut ev = Evaluator::new(t_ms, t_ms, self.lookback(), self.cfg.max_samples, deadline);
+        ev.preload(q, &ast, t_ms, t_ms)?;
+        let value = match ev.eval(&ast, t_ms)? {
+            Val::Scalar(v) => Value::Scalar { t: t_ms, v },
+            Val::Str(v) => Value::String { t: t_ms, v },
+            Val::Vector(v) => {
+                let mut out: Vec<VectorSample> = v
+                    .into_iter()
+                    .map(|e| VectorSample {
+                        labels: e.labels,
+                        t: t_ms,
+                        v: e.v,
+                    })
+                    .collect();
+                if !keeps_order(&ast) {
+                    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                }
+                Value::Vector(out)
+            }
+            Val::Matrix(m) => {
+                let mut out: Vec<RangeSeries> = m
+                    .series
+                    .into_iter()
+                    .map(|w| RangeSeries {
+                        labels: w.labels,
+                        samples: w.samples,
+                    })
+                    .collect();
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Value::Matrix(out)
+            }
+        };
+        Ok(QueryResult {
+            value,
+            warnings: ev.take_warnings(),
+        })
+    }
+
+    /// Evaluates `expr` at `start_ms`, `start_ms + step_ms`, … up to
+    /// `end_ms` (a range query). The result is always a matrix sorted by
+    /// labels; the expression must be a scalar or an instant vector.
+    pub fn range(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
+        on_big_stack(|| self.range_inner(q, expr, start_ms, end_ms, step_ms))
+    }
+
+    fn range_inner(
+        &self,
+        q: &dyn Queryable,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
+        let deadline = self.deadline();
+        if step_ms <= 0 {
+            return Err(QueryError::Parse(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end_ms < start_ms {
+            return Err(QueryError::Parse(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        // Prometheus's API refuses more than 11,000 points per series; doing
+        // it here too bounds the step loop whatever the caller checks.
+        let steps = (end_ms.abs_diff(start_ms) / step_ms.unsigned_abs()).saturating_add(1);
+        if steps > MAX_STEPS {
+            return Err(QueryError::Parse(format!(
+                "exceeded maximum resolution of {MAX_STEPS} points per timeseries. Try decreasing the query resolution (?step=XX)"
+            )));
+        }
+        let ast = parse(expr)?;
+        match ast.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            other => {
+                return Err(QueryError::Parse(format!(
+                    "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                    type_name(other)
+                )));
+            }
+        }
+        let mut ev = Evaluator::new(
+            start_ms,
+            end_ms,
+            self.lookback(),
+            self.cfg.max_samples,
+            deadline,
+        );
+        ev.preload(q, &ast, start_ms, end_ms)?;
+        let mut series: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+        let mut t = start_ms;
+        while t <= end_ms {
+            ev.next_step()?;
+            match ev.eval(&ast, t)? {
+                Val::Scalar(v) => {
+                    series
+                        .entry(Labels::default())
+                        .or_default()
+                        .push(Sample { t, v });
+                    ev.output = ev.output.saturating_add(1);
+                }
+                Val::Vector(v) => {
+                    ev.output = ev.output.saturating_add(v.len());
+                    for e in v {
+                        series
+                            .entry(e.labels)
+                            .or_default()
+                            .push(Sample { t, v: e.v });
+                    }
+                }
+                other => {
+                    return Err(QueryError::Parse(format!(
+                        "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                        other.type_name()
+                    )));
+                }
+            }
+            ev.check_samples()?;
+            match t.checked_add(step_ms) {
+                Some(n) => t = n,
+                None => break,
+            }
+        }
+        Ok(QueryResult {
+            value: Value::Matrix(
+                series
+                    .into_iter()
+                    .map(|(labels, samples)| RangeSeries { labels, samples })
+                    .collect(),
+            ),
+            warnings: ev.take_warnings(),
+        })
+    }
+
+    fn lookback(&self) -> i64 {
+        if self.cfg.lookback_ms > 0 {
+            self.cfg.lookback_ms
+        } else {
+            EngineConfig::default().lookback_ms
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(self.cfg.timeout).unwrap_or(now)
+    }
+}
+
+/// Most steps a range query may have (Prometheus API's limit).
+pub const MAX_STEPS: u64 = 11_000;
+
+/// Stack for parsing and evaluation. Both recurse along the expression
+/// tree (the parser when building and dropping it), and a 64 KiB expression
+/// can nest tens of thousands of levels: far beyond the 2 MiB a tokio
+/// blocking thread has. The memory is reserved, not committed, up front.
+const EVAL_STACK_BYTES: usize = 64 << 20;
+
+/// Runs `f` on a scoped thread with [`EVAL_STACK_BYTES`] of stack; a panic
+/// there (a bug, never expected) becomes an execution error instead of
+/// taking the caller down. If no thread can be started (e.g. strict memory
+/// overcommit), runs inline, where the depth limit still bounds recursion.
+fn on_big_stack<F>(f: F) -> Result<QueryResult, QueryError>
+where
+    F: Fn() -> Result<QueryResult, QueryError> + Sync,
+{
+    let spawned = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("promql-eval".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(s, &f)
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(QueryError::exec(
+                        "internal error: query evaluation panicked",
+                    ))
+                })
+            })
+    });
+    spawned.unwrap_or_else(|_| f())
+}
+
+/// Parses with promql-parser, refusing oversized input and over-deep
+/// trees, and turning a parser panic (third-party code) into a parse error.
+pub(crate) fn parse(expr: &str) -> Result<Expr, QueryError> {
+    guard::check_text(expr)?;
+    match catch_unwind(AssertUnwindSafe(|| parser::parse(expr))) {
+        Ok(Ok(ast)) => guard::check_depth(&ast).map(|()| ast),
+        // promql-parser reports no position, unlike Prometheus's "1:5: parse error: …".
+        Ok(Err(e)) => Err(QueryError::Parse(format!("parse error: {e}"))),
+        Err(_) => Err(QueryError::Parse(
+            "parse error: unparsable expression".into(),
+        )),
+    }
+}
+
+fn type_name(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Scalar => "scalar",
+        ValueType::String => "string",
+        ValueType::Vector => "instant vector",
+        ValueType::Matrix => "range vector",
+    }
+}
+
+/// Whether the outermost operation decides the output order, which an
+/// instant query must then keep instead of sorting by labels.
+fn keeps_order(e: &Expr) -> bool {
+    match e {
+        Expr::Paren(p) => keeps_order(&p.expr),
+        Expr::Call(c) => matches!(
+            c.func.name,
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc"
+        ),
+        Expr::Aggregate(a) => matches!(a.op.id(), T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO),
+        _ => false,
+    }
+}

@@ -1,0 +1,76 @@
+//! Sextant's PromQL engine.
+//!
+//! Queries are parsed with `promql-parser` and evaluated here with Prometheus
+//! 3 semantics for float samples (native histograms are not stored, so the
+//! native-only functions answer empty vectors). Storage is reached through
+//! one narrow trait, [`Queryable`], so the engine can be tested against an
+//! in-memory series set and served from [`sextant_store::Store`] alike.
+//!
+//! Evaluation model: every selector in the expression is loaded once for the
+//! whole query (the union of the time ranges all steps need), then the
+//! expression is evaluated step by step; a range query is its instant
+//! evaluation at each step, stitched into a matrix. Samples loaded and points
+//! held are counted against [`EngineConfig::max_samples`] and the deadline is
+//! checked between steps.
+//!
+//! Guards: expressions over 64 KiB, with more than 2,000 operators or
+//! nesting deeper than 1,000 levels are refused as `bad_data`; range queries
+//! over [`MAX_STEPS`] steps likewise. Parsing and evaluation run on a scoped
+//! thread with a 64 MiB (reserved, not committed) stack, and a panic there
+//! becomes an execution error.
+//!
+//! Known differences from Prometheus: parse errors carry promql-parser's
+//! message without a position; `limit_ratio` hashes labels with SipHash, not
+//! xxhash, so it picks a different (still consistent, complementary) subset;
+//! native histograms, `fill` modifiers, `info()`, `double_exponential_smoothing`
+//! and the `ts_of_*`/`x*` experimental functions are not supported; info-level
+//! annotations (e.g. "metric might not be a counter") are not produced; the
+//! default subquery step is a fixed 1m (Prometheus's default global
+//! evaluation interval); calendar functions return NaN for non-finite inputs.
+
+mod aggregate;
+mod binary;
+mod engine;
+mod error;
+mod eval;
+mod functions;
+mod guard;
+mod labels;
+mod numeric;
+mod selector;
+mod store;
+mod subquery;
+mod topk;
+mod value;
+
+#[cfg(test)]
+mod aggregate_tests;
+#[cfg(test)]
+mod binary_tests;
+#[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
+mod extra_tests;
+#[cfg(test)]
+mod harness;
+#[cfg(test)]
+mod selector_tests;
+#[cfg(test)]
+mod subquery_tests;
+
+pub use engine::{Engine, EngineConfig, MAX_STEPS};
+pub use error::QueryError;
+pub use value::{QueryResult, RangeSeries, Value, VectorSample, format_sample_value};
+
+/// What the engine needs from storage. Kept this narrow so the store needs no
+/// knowledge of PromQL and tests can substitute an in-memory implementation.
+pub trait Queryable: Sync {
+    /// Series matching all matchers with their samples in `[start_ms, end_ms]`
+    /// (inclusive), sorted by labels.
+    fn select(
+        &self,
+        matchers: &[sextant_store::Matcher],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Vec<sextant_store::SeriesSamples>;
+}

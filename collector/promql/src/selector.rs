@@ -1,0 +1,267 @@
+//! Selectors: turning parsed matchers into store matchers, working out which
+//! time range each selector needs over the whole query, loading it once, and
+//! cutting instant samples (lookback) and range windows out of what was loaded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime};
+
+use promql_parser::label::MatchOp as PMatchOp;
+use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
+use sextant_store::{Labels, MatchOp, Matcher, Sample, SeriesSamples};
+
+use crate::error::QueryError;
+use crate::value::{Elem, Window, is_stale};
+
+/// A `Duration` in milliseconds, saturating (durations come from user input).
+pub(crate) fn duration_ms(d: &Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// An `offset` in signed milliseconds.
+pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => duration_ms(d),
+        Some(Offset::Neg(d)) => duration_ms(d).saturating_neg(),
+    }
+}
+
+/// The time an `@` modifier pins evaluation to, if any; `start()`/`end()`
+/// refer to the query's range (both are the evaluation time for instant queries).
+pub(crate) fn at_ms(at: &Option<AtModifier>, start: i64, end: i64) -> Option<i64> {
+    match at {
+        None => None,
+        Some(AtModifier::Start) => Some(start),
+        Some(AtModifier::End) => Some(end),
+        Some(AtModifier::At(st)) => Some(match st.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(d) => duration_ms(&d),
+            Err(e) => duration_ms(&e.duration()).saturating_neg(),
+        }),
+    }
+}
+
+/// The reference time a selector or subquery reads at when evaluated at `t`:
+/// the `@` time (or `t`), minus the offset.
+pub(crate) fn ref_time(
+    at: &Option<AtModifier>,
+    offset: &Option<Offset>,
+    t: i64,
+    start: i64,
+    end: i64,
+) -> i64 {
+    at_ms(at, start, end)
+        .unwrap_or(t)
+        .saturating_sub(offset_ms(offset))
+}
+
+/// A map key identifying one selector node of the parsed expression.
+pub(crate) fn key(vs: &VectorSelector) -> usize {
+    vs as *const VectorSelector as usize
+}
+
+/// The store matcher sets a selector stands for: one set, or one per `or`
+/// alternative (`{a="1" or b="2"}`), each including the metric name.
+pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
+    let groups: Vec<&Vec<promql_parser::label::Matcher>> = if vs.matchers.or_matchers.is_empty() {
+        vec![&vs.matchers.matchers]
+    } else {
+        let mut g: Vec<_> = vs.matchers.or_matchers.iter().collect();
+        if !vs.matchers.matchers.is_empty() {
+            g.push(&vs.matchers.matchers);
+        }
+        g
+    };
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let mut set = Vec::with_capacity(group.len() + 1);
+        if let Some(name) = &vs.name {
+            set.push(store_matcher("__name__", MatchOp::Eq, name)?);
+        }
+        for m in group {
+            let op = match m.op {
+                PMatchOp::Equal => MatchOp::Eq,
+                PMatchOp::NotEqual => MatchOp::Ne,
+                PMatchOp::Re(_) => MatchOp::Re,
+                PMatchOp::NotRe(_) => MatchOp::Nre,
+            };
+            set.push(store_matcher(&m.name, op, &m.value)?);
+        }
+        out.push(set);
+    }
+    Ok(out)
+}
+
+fn store_matcher(name: &str, op: MatchOp, value: &str) -> Result<Matcher, QueryError> {
+    Matcher::new(name, op, value)
+        .map_err(|e| QueryError::Parse(format!("invalid regular expression {value:?}: {e}")))
+}
+
+/// The time range every selector needs for a query evaluated at steps in
+/// `[start, end]`, keyed by [`key`]: Prometheus's `FindMinMaxTime`, per node.
+pub(crate) fn needed_ranges<'e>(
+    expr: &'e Expr,
+    start: i64,
+    end: i64,
+    lookback: i64,
+    query: (i64, i64),
+    out: &mut HashMap<usize, (&'e VectorSelector, i64, i64)>,
+) {
+    let mut note = |vs: &'e VectorSelector, back: i64| {
+        let at = at_ms(&vs.at, query.0, query.1);
+        let (s, e) = at.map_or((start, end), |a| (a, a));
+        let off = offset_ms(&vs.offset);
+        let lo = s.saturating_sub(off).saturating_sub(back);
+        let hi = e.saturating_sub(off);
+        let entry = out.entry(key(vs)).or_insert((vs, lo, hi));
+        entry.1 = entry.1.min(lo);
+        entry.2 = entry.2.max(hi);
+    };
+    match expr {
+        Expr::VectorSelector(vs) => note(vs, lookback),
+        Expr::MatrixSelector(ms) => note(&ms.vs, duration_ms(&ms.range)),
+        Expr::Subquery(sq) => {
+            let at = at_ms(&sq.at, query.0, query.1);
+            let (s, e) = at.map_or((start, end), |a| (a, a));
+            let off = offset_ms(&sq.offset);
+            let lo = s.saturating_sub(off).saturating_sub(duration_ms(&sq.range));
+            needed_ranges(&sq.expr, lo, e.saturating_sub(off), lookback, query, out);
+        }
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                needed_ranges(p, start, end, lookback, query, out);
+            }
+            needed_ranges(&a.expr, start, end, lookback, query, out);
+        }
+        Expr::Unary(u) => needed_ranges(&u.expr, start, end, lookback, query, out),
+        Expr::Paren(p) => needed_ranges(&p.expr, start, end, lookback, query, out),
+        Expr::Binary(b) => {
+            needed_ranges(&b.lhs, start, end, lookback, query, out);
+            needed_ranges(&b.rhs, start, end, lookback, query, out);
+        }
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                needed_ranges(a, start, end, lookback, query, out);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// Loads one selector's series over `[lo, hi]`, merging `or` alternatives.
+pub(crate) fn load(
+    q: &dyn crate::Queryable,
+    vs: &VectorSelector,
+    lo: i64,
+    hi: i64,
+) -> Result<Vec<SeriesSamples>, QueryError> {
+    let sets = matcher_sets(vs)?;
+    if sets.len() == 1 {
+        return Ok(sets
+            .first()
+            .map(|m| q.select(m, lo, hi))
+            .unwrap_or_default());
+    }
+    let mut merged: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+    for m in &sets {
+        for s in q.select(m, lo, hi) {
+            merged.entry(s.labels).or_insert(s.samples);
+        }
+    }
+    Ok(merged
+        .into_iter()
+        .map(|(labels, samples)| SeriesSamples { labels, samples })
+        .collect())
+}
+
+/// The instant vector at `ref_t`: per series the latest sample in
+/// `(ref_t - lookback, ref_t]`, unless that sample is a stale marker.
+/// `ts` keeps the sample's own timestamp for `timestamp()`.
+pub(crate) fn instant(series: &[SeriesSamples], ref_t: i64, lookback: i64) -> Vec<Elem> {
+    let lo = ref_t.saturating_sub(lookback);
+    series
+        .iter()
+        .filter_map(|s| {
+            let idx = s.samples.partition_point(|p| p.t <= ref_t);
+            let p = s.samples.get(idx.checked_sub(1)?)?;
+            (p.t > lo && !is_stale(p.v)).then(|| Elem {
+                labels: s.labels.clone(),
+                v: p.v,
+                ts: p.t,
+            })
+        })
+        .collect()
+}
+
+/// The range vector at `ref_t`: per series the samples in the left-open
+/// window `(ref_t - range, ref_t]`, stale markers removed; empty windows dropped.
+pub(crate) fn window(series: &[SeriesSamples], ref_t: i64, range: i64) -> Vec<Window> {
+    let lo = ref_t.saturating_sub(range);
+    series
+        .iter()
+        .filter_map(|s| {
+            let a = s.samples.partition_point(|p| p.t <= lo);
+            let b = s.samples.partition_point(|p| p.t <= ref_t);
+            let samples: Vec<Sample> = s
+                .samples
+                .get(a..b.max(a))?
+                .iter()
+                .filter(|p| !is_stale(p.v))
+                .copied()
+                .collect();
+            (!samples.is_empty()).then(|| Window {
+                labels: s.labels.clone(),
+                samples,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::STALE_NAN_BITS;
+
+    fn series(points: &[(i64, f64)]) -> Vec<SeriesSamples> {
+        vec![SeriesSamples {
+            labels: Labels::from_pairs(vec![("__name__".into(), "m".into())]),
+            samples: points.iter().map(|&(t, v)| Sample { t, v }).collect(),
+        }]
+    }
+
+    #[test]
+    fn range_window_is_left_open() {
+        let s = series(&[(0, 0.0), (60_000, 1.0), (120_000, 2.0)]);
+        // (60s, 120s]: the sample exactly at the left edge is excluded.
+        let w = window(&s, 120_000, 60_000);
+        assert_eq!(w[0].samples, vec![Sample { t: 120_000, v: 2.0 }]);
+        // (59.999s, 119.999s]: now the 60s sample is in and 120s is out.
+        let w = window(&s, 119_999, 60_000);
+        assert_eq!(w[0].samples, vec![Sample { t: 60_000, v: 1.0 }]);
+        // (0, 60s]: right edge inclusive, left edge exclusive.
+        let w = window(&s, 60_000, 60_000);
+        assert_eq!(w[0].samples.len(), 1);
+        assert!(window(&s, -1, 1).is_empty());
+    }
+
+    #[test]
+    fn lookback_is_left_open() {
+        let s = series(&[(0, 5.0)]);
+        assert_eq!(instant(&s, 299_999, 300_000).len(), 1);
+        assert!(instant(&s, 300_000, 300_000).is_empty());
+        assert!(instant(&s, -1, 300_000).is_empty());
+        assert_eq!(instant(&s, 0, 300_000)[0].ts, 0);
+    }
+
+    #[test]
+    fn stale_marker_ends_series() {
+        let s = series(&[
+            (0, 5.0),
+            (10_000, f64::from_bits(STALE_NAN_BITS)),
+            (20_000, 7.0),
+        ]);
+        assert_eq!(instant(&s, 5_000, 300_000)[0].v, 5.0);
+        assert!(instant(&s, 15_000, 300_000).is_empty());
+        assert_eq!(instant(&s, 20_000, 300_000)[0].v, 7.0);
+        assert_eq!(window(&s, 20_000, 60_000)[0].samples.len(), 2);
+    }
+}

@@ -1,0 +1,187 @@
+//! PromQL over HTTP: `/api/v1/query` and `/api/v1/query_range` on the
+//! engine, bounded by a concurrency limit and the query timeout, answered in
+//! Prometheus's JSON shape with its `errorType`s and status codes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value as Json, json};
+use sextant_promql::{Engine, EngineConfig, QueryError, QueryResult, Value, format_sample_value};
+use sextant_store::Store;
+use tokio::sync::Semaphore;
+
+use super::params::Params;
+use super::prom::{ApiError, labels_json, now_ms, time_param};
+use super::time::parse_duration_ms;
+use crate::{Collector, QueryConfig};
+
+/// Runs queries: the engine's limits plus a bound on queries in flight, so
+/// a burst of heavy dashboards queues instead of exhausting the machine.
+#[derive(Clone)]
+pub struct QueryRunner {
+    cfg: QueryConfig,
+    slots: Arc<Semaphore>,
+}
+
+impl QueryRunner {
+    /// A runner with `cfg`'s limits.
+    pub fn new(cfg: QueryConfig) -> QueryRunner {
+        QueryRunner {
+            cfg,
+            slots: Arc::new(Semaphore::new(cfg.max_concurrency.max(1))),
+        }
+    }
+
+    /// Waits for a slot (within the timeout), then evaluates on a blocking
+    /// thread; a client's `timeout` can only shorten the configured one.
+    async fn run(
+        &self,
+        store: &Arc<Store>,
+        timeout: Option<Duration>,
+        eval: impl FnOnce(&Engine, &Store) -> Result<QueryResult, QueryError> + Send + 'static,
+    ) -> Result<QueryResult, ApiError> {
+        let timeout = timeout.map_or(self.cfg.timeout, |t| t.min(self.cfg.timeout));
+        let permit = tokio::time::timeout(timeout, Arc::clone(&self.slots).acquire_owned())
+            .await
+            .map_err(|_| ApiError::new("timeout", "query timed out in query queue"))?
+            .map_err(|_| ApiError::internal("query queue closed"))?;
+        let engine = Engine::new(EngineConfig {
+            lookback_ms: self.cfg.lookback_delta.as_millis() as i64,
+            max_samples: self.cfg.max_samples,
+            timeout,
+        });
+        let store = Arc::clone(store);
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            eval(&engine, &store)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?;
+        result.map_err(|e| ApiError::new(e.error_type(), e.to_string()))
+    }
+}
+
+fn timeout_param(p: &Params) -> Result<Option<Duration>, ApiError> {
+    match p.get("timeout") {
+        None | Some("") => Ok(None),
+        Some(t) => parse_duration_ms(t)
+            .map(|ms| Some(Duration::from_millis(ms.max(0) as u64)))
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"timeout\": {e}"))),
+    }
+}
+
+fn query_param(p: &Params) -> Result<String, ApiError> {
+    p.get("query").map(str::to_string).ok_or_else(|| {
+        ApiError::bad_data("invalid parameter \"query\": parse error: no expression found in input")
+    })
+}
+
+/// `GET|POST /api/v1/query`.
+pub async fn instant(State(c): State<Collector>, p: Params) -> Response {
+    let run = async {
+        let expr = query_param(&p)?;
+        let t = time_param(&p, "time", now_ms())?;
+        let result = c
+            .query
+            .run(&c.store, timeout_param(&p)?, move |e, s| {
+                e.instant(s, &expr, t)
+            })
+            .await?;
+        Ok::<_, ApiError>(render(result))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET|POST /api/v1/query_range`.
+pub async fn range(State(c): State<Collector>, p: Params) -> Response {
+    let run = async {
+        let expr = query_param(&p)?;
+        let required = |key: &str| {
+            p.get(key)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| ApiError::bad_data(format!("invalid parameter \"{key}\": missing")))
+        };
+        let start = time_param(&p, "start", 0).and_then(|t| required("start").map(|_| t))?;
+        let end = time_param(&p, "end", 0).and_then(|t| required("end").map(|_| t))?;
+        if end < start {
+            return Err(ApiError::bad_data(
+                "end timestamp must not be before start time",
+            ));
+        }
+        let step = parse_duration_ms(required("step")?)
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"step\": {e}")))?;
+        if step <= 0 {
+            return Err(ApiError::bad_data(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        if (end - start) / step > sextant_promql::MAX_STEPS as i64 {
+            return Err(ApiError::bad_data(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+            ));
+        }
+        let result = c
+            .query
+            .run(&c.store, timeout_param(&p)?, move |e, s| {
+                e.range(s, &expr, start, end, step)
+            })
+            .await?;
+        Ok(render(result))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A timestamp in the float seconds Prometheus's JSON uses.
+fn time_json(ms: i64) -> Json {
+    if ms % 1000 == 0 {
+        json!(ms / 1000)
+    } else {
+        json!(ms as f64 / 1000.0)
+    }
+}
+
+/// The success envelope with `data` and, when there are any, `warnings`.
+fn render(result: QueryResult) -> Response {
+    let data = match result.value {
+        Value::Scalar { t, v } => {
+            json!({"resultType": "scalar", "result": [time_json(t), format_sample_value(v)]})
+        }
+        Value::String { t, v } => json!({"resultType": "string", "result": [time_json(t), v]}),
+        Value::Vector(samples) => json!({
+            "resultType": "vector",
+            "result": samples
+                .iter()
+                .map(|s| json!({"metric": labels_json(&s.labels), "value": [time_json(s.t), format_sample_value(s.v)]}))
+                .collect::<Vec<_>>(),
+        }),
+        Value::Matrix(series) => json!({
+            "resultType": "matrix",
+            "result": series
+                .iter()
+                .map(|s| json!({
+                    "metric": labels_json(&s.labels),
+                    "values": s.samples.iter().map(|x| json!([time_json(x.t), format_sample_value(x.v)])).collect::<Vec<_>>(),
+                }))
+                .collect::<Vec<_>>(),
+        }),
+    };
+    let mut body = json!({"status": "success", "data": data});
+    if !result.warnings.is_empty() {
+        body["warnings"] = json!(result.warnings);
+    }
+    axum::Json(body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_as_prometheus_writes_them() {
+        assert_eq!(time_json(1_500), json!(1.5));
+        assert_eq!(time_json(2_000), json!(2));
+        assert_eq!(time_json(-500), json!(-0.5));
+    }
+}
