@@ -78,14 +78,14 @@ impl GaleraState {
 metric!(
     READY,
     "mysql.galera.ready",
-    "1",
+    "",
     Gauge,
     "1 when wsrep_ready is ON."
 );
 metric!(
     PRIMARY,
     "mysql.galera.cluster.primary",
-    "1",
+    "",
     Gauge,
     "1 when the node is in the Primary component."
 );
@@ -99,7 +99,7 @@ metric!(
 metric!(
     LOCAL_STATE,
     "mysql.galera.local_state",
-    "1",
+    "",
     Gauge,
     "wsrep_local_state: 1 joining, 2 donor, 3 joined, 4 synced."
 );

@@ -210,7 +210,7 @@ fn degraded(snap: &Snapshot, cfg: &MysqlConfig) -> Vec<Reason> {
 metric!(
     ROLE,
     "mysql.role",
-    "1",
+    "",
     Gauge,
     "1 for the server's current role (primary, replica, galera), 0 for the others."
 );

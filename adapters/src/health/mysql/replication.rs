@@ -172,7 +172,7 @@ metric!(
 metric!(
     LAG_KNOWN,
     "mysql.replica.lag_known",
-    "1",
+    "",
     Gauge,
     "1 when the replica knows its lag, 0 when Seconds_Behind_Source is NULL."
 );
@@ -186,14 +186,14 @@ metric!(
 metric!(
     THREAD_RUNNING,
     "mysql.replica.thread.running",
-    "1",
+    "",
     Gauge,
     "1 when the replica thread (thread=io|sql) runs; an IO thread still connecting is 0."
 );
 metric!(
     LAST_ERROR,
     "mysql.replica.error",
-    "1",
+    "",
     Gauge,
     "1 when the replica thread (thread=io|sql) has a Last_*_Error."
 );

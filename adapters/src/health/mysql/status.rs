@@ -12,7 +12,7 @@ pub(crate) type Vars = BTreeMap<String, String>;
 /// The variables the check reads, by name so every version answers the same.
 pub(crate) const VARIABLES_SQL: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN \
     ('version', 'version_comment', 'read_only', 'super_read_only', 'max_connections', \
-    'innodb_page_size', 'wsrep_on')";
+    'innodb_page_size', 'innodb_buffer_pool_size', 'wsrep_on')";
 
 /// The status counters the check reads, plus every `wsrep%` (Galera) one.
 pub(crate) const STATUS_SQL: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN \
@@ -121,7 +121,7 @@ impl ServerInfo {
 metric!(
     SERVER_INFO,
     "mysql.server.info",
-    "1",
+    "",
     Gauge,
     "Always 1; attributes mysql.flavour and mysql.version."
 );
@@ -261,7 +261,7 @@ metric!(
 metric!(
     READ_ONLY,
     "mysql.read_only",
-    "1",
+    "",
     Gauge,
     "1 when read_only (kind=read_only) or super_read_only (kind=super_read_only) is ON."
 );
@@ -361,8 +361,12 @@ pub(crate) fn metrics(
             clean,
         ));
     }
-    if let (Some(total), Some(page)) = (pages("total"), number(variables, "innodb_page_size")) {
-        out.push(MetricValue::new(&BUFFER_POOL_LIMIT, total * page));
+    // The configured size (what mysqld_exporter and the OTel receiver
+    // report); pages × page size only when the variable is unreadable.
+    let configured = number(variables, "innodb_buffer_pool_size");
+    let from_pages = pages("total").zip(number(variables, "innodb_page_size")).map(|(t, p)| t * p);
+    if let Some(limit) = configured.or(from_pages) {
+        out.push(MetricValue::new(&BUFFER_POOL_LIMIT, limit));
     }
     if let Some(max) = number(variables, "max_connections") {
         out.push(MetricValue::new(&CONNECTION_MAX, max));
