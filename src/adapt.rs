@@ -13,8 +13,12 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
-use sextant_adapters::health::mysql::{MysqlCheck, MysqlConfig};
+use sextant_adapters::health::dns::DnsConfig;
+use sextant_adapters::health::http::HttpConfig;
+use sextant_adapters::health::kind::KindConfig;
+use sextant_adapters::health::mysql::MysqlConfig;
 use sextant_adapters::health::probe::{ProbeCache, run_check};
+use sextant_adapters::health::tcp::TcpConfig;
 use sextant_adapters::health::{Report, report_to_otlp};
 use sextant_adapters::listener::ListenerSecurity;
 use tokio::sync::watch;
@@ -27,6 +31,12 @@ use crate::serve::{self, serve};
 pub enum Kind {
     /// MySQL or MariaDB.
     Mysql,
+    /// An HTTP(S) endpoint.
+    Http,
+    /// A TCP (or TLS) port.
+    Tcp,
+    /// A DNS server answering for a name.
+    Dns,
 }
 
 /// Flags of `sextant adapt`; they override the `adapt:` section of `--config`.
@@ -35,9 +45,14 @@ pub struct AdaptArgs {
     /// What to check.
     #[arg(value_enum)]
     kind: Kind,
-    /// `mysql://user@host:port` (no password here: use --password-file).
+    /// What to check: `mysql://user@host:port` (no password here: use
+    /// --password-file), an `http(s)://` URL, `host:port` for tcp, or the
+    /// DNS server's `ip:port` for dns.
     #[arg(long)]
     target: Option<String>,
+    /// The name to resolve (dns).
+    #[arg(long)]
+    name: Option<String>,
     /// File holding the password (a mounted Secret).
     #[arg(long)]
     password_file: Option<PathBuf>,
@@ -76,8 +91,14 @@ pub struct AdaptConfig {
     pub interval: Duration,
     /// TLS and bearer-token auth for the listener (probes stay open).
     pub security: ListenerSecurity,
-    /// The MySQL/MariaDB check.
-    pub mysql: MysqlConfig,
+    /// The MySQL/MariaDB check's settings.
+    pub mysql: Option<MysqlConfig>,
+    /// The HTTP check's settings.
+    pub http: Option<HttpConfig>,
+    /// The TCP check's settings.
+    pub tcp: Option<TcpConfig>,
+    /// The DNS check's settings.
+    pub dns: Option<DnsConfig>,
 }
 
 impl Default for AdaptConfig {
@@ -86,7 +107,10 @@ impl Default for AdaptConfig {
             listen: "127.0.0.1:9104".to_string(),
             interval: Duration::from_secs(15),
             security: ListenerSecurity::default(),
-            mysql: MysqlConfig::default(),
+            mysql: None,
+            http: None,
+            tcp: None,
+            dns: None,
         }
     }
 }
@@ -125,33 +149,99 @@ fn apply_target(cfg: &mut MysqlConfig, target: &str) -> Result<()> {
     Ok(())
 }
 
+/// The kind's settings from the file (or defaults) with the flags applied.
+fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
+    let target = args.target.as_deref();
+    let mut kind = KindConfig::default();
+    match args.kind {
+        Kind::Mysql => {
+            let mut c = file.mysql.clone().unwrap_or_default();
+            if let Some(t) = target {
+                apply_target(&mut c, t)?;
+            }
+            if let Some(p) = &args.password_file {
+                c.password_file = Some(p.clone());
+                c.password_env = None;
+            }
+            if let Some(l) = args.max_replica_lag {
+                c.max_replica_lag = l;
+            }
+            if let Some(t) = args.timeout {
+                c.timeout = t;
+            }
+            kind.mysql = Some(c);
+        }
+        Kind::Http => {
+            let mut c = file.http.clone().unwrap_or_default();
+            if let Some(t) = target {
+                c.url = t.to_string();
+            }
+            if let Some(t) = args.timeout {
+                c.timeout = t;
+            }
+            kind.http = Some(c);
+        }
+        Kind::Tcp => {
+            let mut c = file.tcp.clone().unwrap_or_default();
+            if let Some(t) = target {
+                let (host, port) = t
+                    .rsplit_once(':')
+                    .with_context(|| format!("--target {t:?}: want host:port"))?;
+                c.host = host.to_string();
+                c.port = port
+                    .parse()
+                    .with_context(|| format!("--target port {port:?} is not a port number"))?;
+            }
+            if let Some(t) = args.timeout {
+                c.timeout = t;
+            }
+            kind.tcp = Some(c);
+        }
+        Kind::Dns => {
+            let mut c = file.dns.clone().unwrap_or_default();
+            if let Some(t) = target {
+                c.server = t.to_string();
+            }
+            if let Some(n) = &args.name {
+                c.name = n.clone();
+            }
+            if let Some(t) = args.timeout {
+                c.timeout = t;
+            }
+            kind.dns = Some(c);
+        }
+    }
+    Ok(kind)
+}
+
+/// The kind's timeout, for the staleness bound.
+fn timeout_of(kind: &KindConfig) -> Duration {
+    [
+        kind.mysql.as_ref().map(|c| c.timeout),
+        kind.http.as_ref().map(|c| c.timeout),
+        kind.tcp.as_ref().map(|c| c.timeout),
+        kind.dns.as_ref().map(|c| c.timeout),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or(Duration::from_secs(5))
+}
+
 /// Runs the sidecar until SIGINT/SIGTERM.
 pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
+    let kind = kind_config(&args, &file)?;
     let mut cfg = file;
-    let Kind::Mysql = args.kind;
-    if let Some(t) = &args.target {
-        apply_target(&mut cfg.mysql, t)?;
-    }
-    if let Some(p) = args.password_file {
-        cfg.mysql.password_file = Some(p);
-        cfg.mysql.password_env = None;
-    }
     if let Some(l) = args.listen {
         cfg.listen = l;
     }
     if let Some(i) = args.interval {
         cfg.interval = i;
     }
-    if let Some(l) = args.max_replica_lag {
-        cfg.mysql.max_replica_lag = l;
-    }
-    if let Some(t) = args.timeout {
-        cfg.mysql.timeout = t;
-    }
-    let check = Arc::new(MysqlCheck::new(cfg.mysql.clone()).context("mysql check")?);
-    let name = "mysql".to_string();
+    let check = Arc::new(kind.build().map_err(|e| anyhow::anyhow!("adapt: {e}"))?);
+    let name = format!("{:?}", args.kind).to_ascii_lowercase();
     // Three missed runs (or one run stuck past its timeout twice) make the result stale.
-    let cache = ProbeCache::new(cfg.interval * 3 + cfg.mysql.timeout * 2);
+    let cache = ProbeCache::new(cfg.interval * 3 + timeout_of(&kind) * 2);
     let latest: Arc<RwLock<Option<Report>>> = Arc::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let registry = prometheus::Registry::new();
@@ -179,9 +269,6 @@ pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
     };
     serve::wait_for_signal(stop_tx).await;
     let _ = runner.await;
-    if let Ok(check) = Arc::try_unwrap(check) {
-        check.close().await;
-    }
     http.await.context("listener task")?
 }
 

@@ -9,6 +9,8 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use sextant_agent::AgentConfig;
 
+use sextant_adapters::health::kind::KindConfig;
+
 use crate::adapt::AdaptConfig;
 use sextant_collector::CollectorConfig;
 
@@ -86,10 +88,32 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
             ));
         }
     }
-    cfg.adapt
-        .mysql
-        .validate()
-        .map_err(|e| format!("adapt.mysql: {e}"))?;
+    // The sidecar's file may hold settings for several kinds; each must build.
+    let a = &cfg.adapt;
+    let kinds = [
+        KindConfig {
+            mysql: a.mysql.clone(),
+            ..KindConfig::default()
+        },
+        KindConfig {
+            http: a.http.clone(),
+            ..KindConfig::default()
+        },
+        KindConfig {
+            tcp: a.tcp.clone(),
+            ..KindConfig::default()
+        },
+        KindConfig {
+            dns: a.dns.clone(),
+            ..KindConfig::default()
+        },
+    ];
+    for kind in kinds
+        .iter()
+        .filter(|k| k.mysql.is_some() || k.http.is_some() || k.tcp.is_some() || k.dns.is_some())
+    {
+        kind.build().map(|_| ()).map_err(|e| format!("adapt.{e}"))?;
+    }
     let l = &cfg.collector.limits;
     if l.max_request_bytes == 0 || l.max_decompressed_bytes == 0 || l.max_string_bytes == 0 {
         return Err("collector.limits: every limit must be greater than zero".to_string());

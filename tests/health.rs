@@ -173,3 +173,47 @@ fn sidecar_probes_follow_the_server_and_the_agent_ships_the_check() {
             .then_some(())
     });
 }
+
+#[test]
+fn sidecar_runs_http_and_tcp_checks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(&dir.path().join("data"));
+    let closed = format!("127.0.0.1:{}", free_port());
+    let cases = [
+        ("http", format!("http://{}/readyz", collector.http), 200),
+        ("http", format!("http://{}/nope", collector.http), 503),
+        ("tcp", collector.otlp_grpc.clone(), 200),
+        ("tcp", closed, 503),
+    ];
+    for (kind, target, want) in cases {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let _sidecar = Kill(
+            Command::new(env!("CARGO_BIN_EXE_sextant"))
+                .args([
+                    "adapt",
+                    kind,
+                    "--target",
+                    &target,
+                    "--listen",
+                    &listen,
+                    "--interval",
+                    "300ms",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn sidecar"),
+        );
+        let url = format!("http://{listen}/readyz?verbose");
+        let body = eventually(
+            Duration::from_secs(10),
+            &format!("{kind} {target} readiness"),
+            || {
+                let (status, body) = get(&url)?;
+                (status == want && !body.contains("no result yet")).then_some(body)
+            },
+        );
+        let line = format!("[{}]{kind}", if want == 200 { '+' } else { '-' });
+        assert!(body.starts_with(&line), "{kind} {target}: {body}");
+    }
+}

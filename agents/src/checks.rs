@@ -8,9 +8,13 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde::Deserialize;
 use sextant_adapters::export::Exporter;
-use sextant_adapters::health::mysql::{MysqlCheck, MysqlConfig, MysqlError};
+use sextant_adapters::health::dns::DnsConfig;
+use sextant_adapters::health::http::HttpConfig;
+use sextant_adapters::health::kind::KindConfig;
+use sextant_adapters::health::mysql::MysqlConfig;
 use sextant_adapters::health::probe::{ProbeCache, run_check};
 use sextant_adapters::health::report_to_otlp;
+use sextant_adapters::health::tcp::TcpConfig;
 use tokio::sync::watch;
 
 /// One configured check: a name, a schedule and exactly one kind.
@@ -24,6 +28,12 @@ pub struct CheckConfig {
     pub interval: Duration,
     /// A MySQL/MariaDB check.
     pub mysql: Option<MysqlConfig>,
+    /// An HTTP(S) check.
+    pub http: Option<HttpConfig>,
+    /// A TCP/TLS check.
+    pub tcp: Option<TcpConfig>,
+    /// A DNS check.
+    pub dns: Option<DnsConfig>,
 }
 
 fn default_interval() -> Duration {
@@ -31,7 +41,17 @@ fn default_interval() -> Duration {
 }
 
 impl CheckConfig {
-    /// Checks the entry names exactly one kind and that kind's settings are valid.
+    /// The kind-specific part.
+    fn kind(&self) -> KindConfig {
+        KindConfig {
+            mysql: self.mysql.clone(),
+            http: self.http.clone(),
+            tcp: self.tcp.clone(),
+            dns: self.dns.clone(),
+        }
+    }
+
+    /// Checks the entry names exactly one kind and that its settings are valid.
     pub fn validate(&self) -> Result<(), String> {
         if self.name.is_empty() || self.name.len() > 128 {
             return Err("name: must be 1 to 128 characters".to_string());
@@ -39,27 +59,21 @@ impl CheckConfig {
         if self.interval.is_zero() {
             return Err(format!("{}: interval must be positive", self.name));
         }
-        match &self.mysql {
-            Some(m) => m
-                .validate()
-                .map_err(|e| format!("{}.mysql: {e}", self.name)),
-            None => Err(format!("{}: say which kind of check (mysql)", self.name)),
-        }
+        self.kind()
+            .build()
+            .map(|_| ())
+            .map_err(|e| format!("{}: {e}", self.name))
     }
 }
 
 /// Why a check could not be set up.
 #[derive(Debug, thiserror::Error)]
-pub enum CheckError {
-    /// The MySQL settings or password source are unusable.
-    #[error("check {name}: {source}")]
-    Mysql {
-        /// The check's name.
-        name: String,
-        /// Why.
-        #[source]
-        source: MysqlError,
-    },
+#[error("check {name}: {reason}")]
+pub struct CheckError {
+    /// The check's name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// Starts every check; each task runs until shutdown.
@@ -74,14 +88,11 @@ pub fn start(
     // agent); the cache still gives run_check its change detection.
     let cache = ProbeCache::new(Duration::from_secs(3600));
     for cfg in checks {
-        let Some(mysql) = &cfg.mysql else { continue };
-        let check =
-            Arc::new(
-                MysqlCheck::new(mysql.clone()).map_err(|source| CheckError::Mysql {
-                    name: cfg.name.clone(),
-                    source,
-                })?,
-            );
+        let check = cfg.kind().build().map_err(|reason| CheckError {
+            name: cfg.name.clone(),
+            reason,
+        })?;
+        let check = Arc::new(check);
         let (exporter, resource) = (exporter.clone(), resource.clone());
         tasks.spawn(run_check(
             cfg.name.clone(),
@@ -116,13 +127,16 @@ mod tests {
             name: "db".into(),
             interval: Duration::from_secs(5),
             mysql: Some(MysqlConfig::default()),
+            http: None,
+            tcp: None,
+            dns: None,
         };
         assert!(ok.validate().is_ok());
         let none = CheckConfig {
             mysql: None,
             ..ok.clone()
         };
-        assert!(none.validate().is_err_and(|e| e.contains("which kind")));
+        assert!(none.validate().is_err_and(|e| e.contains("exactly one")));
         let zero = CheckConfig {
             interval: Duration::ZERO,
             ..ok.clone()

@@ -16,14 +16,23 @@
 //! * [`report`] — [`Report`], the metric values a check produced, and their
 //!   conversion to an OTLP `ExportMetricsServiceRequest`.
 //! * [`mysql`] — MySQL and MariaDB (replicas, Galera nodes, primaries).
+//! * [`postgres`] — PostgreSQL (primaries and streaming standbys).
+//! * [`redis`] — Redis (masters and replicas), over a small RESP2 client.
+//! * [`http`], [`tcp`], [`dns`] — endpoints, ports (with TLS certificate
+//!   expiry) and name servers, in the blackbox exporter's manner.
+//! * [`kind`] — one config block and one runnable value for any kind.
 //! * [`probe`] — checks on a schedule, results cached for probe endpoints.
 //!
 //! A check never binds a socket, never panics on what the target answers and
 //! never returns later than its timeout (plus scheduling slack).
 
+pub mod dns;
+pub mod http;
+pub mod kind;
 pub mod mysql;
 pub mod probe;
 pub mod report;
+pub mod tcp;
 pub mod verdict;
 
 pub use report::{MetricDef, MetricKind, MetricValue, Report, report_to_otlp};

@@ -77,3 +77,66 @@ pub fn tls_files(dir: &Path) -> TlsFiles {
         key: dir.join("server.key"),
     }
 }
+
+/// Like [`tls_files`], but the server certificate is valid from
+/// `not_before` to `not_after` (`YYYYMMDDHHMMSSZ`), e.g. in the past for an
+/// expired certificate. `openssl x509 -req` cannot backdate (and OpenSSL 3.0
+/// has no `-not_before`), so this signs with a minimal `openssl ca` setup.
+pub fn tls_files_valid(dir: &Path, not_before: &str, not_after: &str) -> TlsFiles {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", "/CN=sextant-test-ca"];
+    ca_args.extend(ec);
+    ca_args.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    openssl(dir, &ca_args);
+    let mut csr_args = vec!["req", "-subj", "/CN=127.0.0.1"];
+    csr_args.extend(ec);
+    csr_args.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    openssl(dir, &csr_args);
+    let config = "[ca]\ndefault_ca = test\n\
+        [test]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
+        default_md = sha256\npolicy = any\nx509_extensions = ext\n\
+        [any]\ncommonName = supplied\n\
+        [ext]\nsubjectAltName = IP:127.0.0.1,DNS:localhost\n";
+    std::fs::write(dir.join("ca.cnf"), config).expect("write ca.cnf");
+    std::fs::write(dir.join("index.txt"), "").expect("write index.txt");
+    std::fs::write(dir.join("serial"), "01\n").expect("write serial");
+    openssl(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "ca.pem",
+            "-keyfile",
+            "ca.key",
+            "-in",
+            "server.csr",
+            "-startdate",
+            not_before,
+            "-enddate",
+            not_after,
+            "-out",
+            "server.pem",
+        ],
+    );
+    TlsFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server.pem"),
+        key: dir.join("server.key"),
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1 that expired on
+/// 2020-02-01T00:00:00Z (valid from 2020-01-01).
+pub fn expired_tls_files(dir: &Path) -> TlsFiles {
+    tls_files_valid(dir, "20200101000000Z", "20200201000000Z")
+}

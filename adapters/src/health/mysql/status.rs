@@ -364,7 +364,9 @@ pub(crate) fn metrics(
     // The configured size (what mysqld_exporter and the OTel receiver
     // report); pages × page size only when the variable is unreadable.
     let configured = number(variables, "innodb_buffer_pool_size");
-    let from_pages = pages("total").zip(number(variables, "innodb_page_size")).map(|(t, p)| t * p);
+    let from_pages = pages("total")
+        .zip(number(variables, "innodb_page_size"))
+        .map(|(t, p)| t * p);
     if let Some(limit) = configured.or(from_pages) {
         out.push(MetricValue::new(&BUFFER_POOL_LIMIT, limit));
     }

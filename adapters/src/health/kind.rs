@@ -1,0 +1,148 @@
+//! One configuration block and one runnable value for every kind of check,
+//! so the agent and the sidecar configure and run any kind the same way.
+
+use serde::Deserialize;
+
+use super::Report;
+use super::dns::{DnsCheck, DnsConfig};
+use super::http::{HttpCheck, HttpConfig};
+use super::mysql::{MysqlCheck, MysqlConfig};
+use super::tcp::{TcpCheck, TcpConfig};
+
+/// The kind-specific settings of one check: exactly one must be set.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindConfig {
+    /// A MySQL/MariaDB server.
+    pub mysql: Option<MysqlConfig>,
+    /// An HTTP(S) endpoint.
+    pub http: Option<HttpConfig>,
+    /// A TCP (or TLS) port.
+    pub tcp: Option<TcpConfig>,
+    /// A DNS server and name.
+    pub dns: Option<DnsConfig>,
+}
+
+/// A check of any kind, ready to run.
+pub enum AnyCheck {
+    /// MySQL/MariaDB.
+    Mysql(MysqlCheck),
+    /// HTTP(S).
+    Http(HttpCheck),
+    /// TCP/TLS.
+    Tcp(TcpCheck),
+    /// DNS.
+    Dns(DnsCheck),
+}
+
+impl KindConfig {
+    /// Names of the kinds that are set, for "exactly one" errors.
+    fn set(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.mysql.is_some() {
+            out.push("mysql");
+        }
+        if self.http.is_some() {
+            out.push("http");
+        }
+        if self.tcp.is_some() {
+            out.push("tcp");
+        }
+        if self.dns.is_some() {
+            out.push("dns");
+        }
+        out
+    }
+
+    /// Builds the check; the error names the kind and why (never a secret).
+    pub fn build(&self) -> Result<AnyCheck, String> {
+        let set = self.set();
+        if set.len() != 1 {
+            return Err(format!(
+                "set exactly one of mysql, http, tcp, dns (found {})",
+                if set.is_empty() {
+                    "none".to_string()
+                } else {
+                    set.join(", ")
+                }
+            ));
+        }
+        let err = |kind: &str, e: &dyn std::fmt::Display| format!("{kind}: {e}");
+        if let Some(c) = &self.mysql {
+            return MysqlCheck::new(c.clone())
+                .map(AnyCheck::Mysql)
+                .map_err(|e| err("mysql", &e));
+        }
+        if let Some(c) = &self.http {
+            return HttpCheck::new(c.clone())
+                .map(AnyCheck::Http)
+                .map_err(|e| err("http", &e));
+        }
+        if let Some(c) = &self.tcp {
+            return TcpCheck::new(c.clone())
+                .map(AnyCheck::Tcp)
+                .map_err(|e| err("tcp", &e));
+        }
+        match &self.dns {
+            Some(c) => DnsCheck::new(c.clone())
+                .map(AnyCheck::Dns)
+                .map_err(|e| err("dns", &e)),
+            None => Err("no kind set".to_string()),
+        }
+    }
+}
+
+impl AnyCheck {
+    /// Runs the check once; never fails, bounded by the kind's timeout.
+    pub async fn check(&self) -> Report {
+        match self {
+            AnyCheck::Mysql(c) => c.check().await,
+            AnyCheck::Http(c) => c.check().await,
+            AnyCheck::Tcp(c) => c.check().await,
+            AnyCheck::Dns(c) => c.check().await,
+        }
+    }
+
+    /// What is checked, without credentials.
+    pub fn target(&self) -> String {
+        match self {
+            AnyCheck::Mysql(c) => c.target().to_string(),
+            AnyCheck::Http(c) => c.target().to_string(),
+            AnyCheck::Tcp(c) => c.target().to_string(),
+            AnyCheck::Dns(c) => c.target().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_one_kind() {
+        assert!(
+            KindConfig::default()
+                .build()
+                .is_err_and(|e| e.contains("found none"))
+        );
+        let two = KindConfig {
+            mysql: Some(MysqlConfig::default()),
+            tcp: Some(TcpConfig::default()),
+            ..KindConfig::default()
+        };
+        assert!(two.build().is_err_and(|e| e.contains("mysql, tcp")));
+        let mysql = KindConfig {
+            mysql: Some(MysqlConfig::default()),
+            ..KindConfig::default()
+        };
+        assert!(matches!(mysql.build(), Ok(AnyCheck::Mysql(_))));
+        let tcp = KindConfig {
+            tcp: Some(TcpConfig::default()),
+            ..KindConfig::default()
+        };
+        assert!(
+            tcp.build().is_err_and(|e| e.starts_with("tcp:")),
+            "port 0 is invalid"
+        );
+    }
+}
