@@ -8,12 +8,15 @@ cd "$(dirname "$0")/.."
 
 # Real peers the tests start themselves (on 127.0.0.1, free ports, temp dirs):
 # MariaDB for the MySQL checks, openssl for test certificates, Prometheus and
-# promtool for compatibility, mysqld_exporter to compare MySQL metrics with. Installed from Debian when missing.
+# promtool for compatibility, mysqld_exporter to compare MySQL metrics with,
+# PostgreSQL and Redis for their checks. Installed from Debian when missing.
 need=()
 command -v mariadbd >/dev/null || command -v mysqld >/dev/null || need+=(mariadb-server)
 command -v openssl >/dev/null || need+=(openssl)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-mysqld-exporter >/dev/null || need+=(prometheus-mysqld-exporter)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null || need+=(redis-server)
 command -v python3 >/dev/null || need+=(python3 python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
@@ -23,7 +26,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # Debian starts packaged servers on install; the tests run their own.
-for svc in mariadb prometheus prometheus-mysqld-exporter; do
+for svc in mariadb prometheus prometheus-mysqld-exporter postgresql redis-server; do
   if command -v service >/dev/null; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
 

@@ -17,7 +17,9 @@ use sextant_adapters::health::dns::DnsConfig;
 use sextant_adapters::health::http::HttpConfig;
 use sextant_adapters::health::kind::KindConfig;
 use sextant_adapters::health::mysql::MysqlConfig;
+use sextant_adapters::health::postgres::PostgresConfig;
 use sextant_adapters::health::probe::{ProbeCache, run_check};
+use sextant_adapters::health::redis::RedisConfig;
 use sextant_adapters::health::tcp::TcpConfig;
 use sextant_adapters::health::{Report, report_to_otlp};
 use sextant_adapters::listener::ListenerSecurity;
@@ -37,6 +39,10 @@ pub enum Kind {
     Tcp,
     /// A DNS server answering for a name.
     Dns,
+    /// PostgreSQL.
+    Postgres,
+    /// Redis.
+    Redis,
 }
 
 /// Flags of `sextant adapt`; they override the `adapt:` section of `--config`.
@@ -99,6 +105,10 @@ pub struct AdaptConfig {
     pub tcp: Option<TcpConfig>,
     /// The DNS check's settings.
     pub dns: Option<DnsConfig>,
+    /// The PostgreSQL check's settings.
+    pub postgres: Option<PostgresConfig>,
+    /// The Redis check's settings.
+    pub redis: Option<RedisConfig>,
 }
 
 impl Default for AdaptConfig {
@@ -111,27 +121,37 @@ impl Default for AdaptConfig {
             http: None,
             tcp: None,
             dns: None,
+            postgres: None,
+            redis: None,
         }
     }
 }
 
-/// Applies `mysql://user@host:port` to a config; a password in the URL is refused.
-fn apply_target(cfg: &mut MysqlConfig, target: &str) -> Result<()> {
+/// A database target, `scheme://[user@]host[:port][/database]`.
+struct Target {
+    user: Option<String>,
+    host: String,
+    port: u16,
+    database: Option<String>,
+}
+
+/// Parses a database target; a password in the URL is refused (it would
+/// show in `ps`), and no error repeats what came after the user name.
+fn parse_target(target: &str, scheme: &str, default_port: u16) -> Result<Target> {
     let rest = target
-        .strip_prefix("mysql://")
-        .with_context(|| format!("--target {target:?} must start with mysql://"))?;
-    let rest = rest.trim_end_matches('/');
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix("://"))
+        .with_context(|| format!("--target must start with {scheme}://"))?;
+    let (rest, database) = match rest.split_once('/') {
+        Some((r, db)) => (r, (!db.is_empty()).then(|| db.to_string())),
+        None => (rest, None),
+    };
     let (user, hostport) = match rest.rsplit_once('@') {
         Some((user, hp)) => (Some(user), hp),
         None => (None, rest),
     };
-    if let Some(user) = user {
-        if user.contains(':') {
-            bail!(
-                "--target must not carry a password (it would show in `ps`); use --password-file"
-            );
-        }
-        cfg.user = user.to_string();
+    if user.is_some_and(|u| u.contains(':')) {
+        bail!("--target must not carry a password (it would show in `ps`); use --password-file");
     }
     let (host, port) = match hostport.rsplit_once(':') {
         Some((h, p)) => (
@@ -139,14 +159,17 @@ fn apply_target(cfg: &mut MysqlConfig, target: &str) -> Result<()> {
             p.parse::<u16>()
                 .with_context(|| format!("--target port {p:?} is not a port number"))?,
         ),
-        None => (hostport, 3306),
+        None => (hostport, default_port),
     };
     if host.is_empty() {
-        bail!("--target {target:?} has no host");
+        bail!("--target has no host");
     }
-    cfg.host = host.to_string();
-    cfg.port = port;
-    Ok(())
+    Ok(Target {
+        user: user.map(str::to_string),
+        host: host.to_string(),
+        port,
+        database,
+    })
 }
 
 /// The kind's settings from the file (or defaults) with the flags applied.
@@ -157,7 +180,11 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
         Kind::Mysql => {
             let mut c = file.mysql.clone().unwrap_or_default();
             if let Some(t) = target {
-                apply_target(&mut c, t)?;
+                let t = parse_target(t, "mysql", 3306)?;
+                (c.host, c.port) = (t.host, t.port);
+                if let Some(u) = t.user {
+                    c.user = u;
+                }
             }
             if let Some(p) = &args.password_file {
                 c.password_file = Some(p.clone());
@@ -210,6 +237,45 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
             }
             kind.dns = Some(c);
         }
+        Kind::Postgres => {
+            let mut c = file.postgres.clone().unwrap_or_default();
+            if let Some(t) = target {
+                let t = parse_target(t, "postgres", 5432)?;
+                (c.host, c.port) = (t.host, t.port);
+                if let Some(u) = t.user {
+                    c.user = u;
+                }
+                if let Some(db) = t.database {
+                    c.database = db;
+                }
+            }
+            if let Some(p) = &args.password_file {
+                c.password_file = Some(p.clone());
+                c.password_env = None;
+            }
+            if let Some(l) = args.max_replica_lag {
+                c.max_replica_lag = l;
+            }
+            if let Some(t) = args.timeout {
+                c.timeout = t;
+            }
+            kind.postgres = Some(c);
+        }
+        Kind::Redis => {
+            let mut c = file.redis.clone().unwrap_or_default();
+            if let Some(t) = target {
+                let t = parse_target(t, "redis", 6379)?;
+                (c.host, c.port, c.user) = (t.host, t.port, t.user);
+            }
+            if let Some(p) = &args.password_file {
+                c.password_file = Some(p.clone());
+                c.password_env = None;
+            }
+            if let Some(t) = args.timeout {
+                c.timeout = t;
+            }
+            kind.redis = Some(c);
+        }
     }
     Ok(kind)
 }
@@ -221,6 +287,8 @@ fn timeout_of(kind: &KindConfig) -> Duration {
         kind.http.as_ref().map(|c| c.timeout),
         kind.tcp.as_ref().map(|c| c.timeout),
         kind.dns.as_ref().map(|c| c.timeout),
+        kind.postgres.as_ref().map(|c| c.timeout),
+        kind.redis.as_ref().map(|c| c.timeout),
     ]
     .into_iter()
     .flatten()
@@ -314,23 +382,28 @@ mod tests {
 
     #[test]
     fn parses_targets() {
-        let mut cfg = MysqlConfig::default();
-        apply_target(&mut cfg, "mysql://monitor@db.local:3307").expect("valid");
+        let t = parse_target("mysql://monitor@db.local:3307", "mysql", 3306).expect("valid");
         assert_eq!(
-            (cfg.user.as_str(), cfg.host.as_str(), cfg.port),
-            ("monitor", "db.local", 3307)
+            (t.user.as_deref(), t.host.as_str(), t.port),
+            (Some("monitor"), "db.local", 3307)
         );
-        apply_target(&mut cfg, "mysql://10.0.0.1").expect("valid");
-        assert_eq!((cfg.host.as_str(), cfg.port), ("10.0.0.1", 3306));
+        let t = parse_target("postgres://10.0.0.1/orders", "postgres", 5432).expect("valid");
+        assert_eq!(
+            (t.user, t.host.as_str(), t.port, t.database.as_deref()),
+            (None, "10.0.0.1", 5432, Some("orders"))
+        );
         let bad = [
-            "mysql://u:secret@h:1",
-            "postgres://h",
-            "mysql://u@",
-            "mysql://h:port",
+            ("mysql://u:secret@h:1", "mysql"),
+            ("postgres://h", "mysql"),
+            ("mysql://u@", "mysql"),
+            ("mysql://h:port", "mysql"),
         ];
-        for t in bad {
-            let err = apply_target(&mut cfg, t).expect_err(t).to_string();
-            assert!(!err.contains("secret"), "{err}");
+        for (t, scheme) in bad {
+            let err = parse_target(t, scheme, 1)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(!err.is_empty() && !err.contains("secret"), "{t}: {err}");
         }
     }
 }

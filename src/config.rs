@@ -107,11 +107,16 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
             dns: a.dns.clone(),
             ..KindConfig::default()
         },
+        KindConfig {
+            postgres: a.postgres.clone(),
+            ..KindConfig::default()
+        },
+        KindConfig {
+            redis: a.redis.clone(),
+            ..KindConfig::default()
+        },
     ];
-    for kind in kinds
-        .iter()
-        .filter(|k| k.mysql.is_some() || k.http.is_some() || k.tcp.is_some() || k.dns.is_some())
-    {
+    for kind in kinds.iter().filter(|k| !k.is_empty()) {
         kind.build().map(|_| ()).map_err(|e| format!("adapt.{e}"))?;
     }
     let l = &cfg.collector.limits;

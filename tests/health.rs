@@ -217,3 +217,71 @@ fn sidecar_runs_http_and_tcp_checks() {
         assert!(body.starts_with(&line), "{kind} {target}: {body}");
     }
 }
+
+#[test]
+fn sidecar_runs_redis_and_postgres_checks() {
+    use sextant_adapters::testing::postgres::Postgres;
+    use sextant_adapters::testing::redis::Redis;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut redis = rt.block_on(Redis::start(&[]));
+    let pg = rt.block_on(Postgres::start(&[]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg_password = dir.path().join("pg-password");
+    std::fs::write(
+        &pg_password,
+        sextant_adapters::testing::postgres::MONITOR_PASSWORD,
+    )
+    .expect("password");
+    let targets = [
+        ("redis", format!("redis://127.0.0.1:{}", redis.port), None),
+        (
+            "postgres",
+            format!(
+                "postgres://{}@127.0.0.1:{}/postgres",
+                sextant_adapters::testing::postgres::MONITOR_USER,
+                pg.port
+            ),
+            Some(&pg_password),
+        ),
+    ];
+    let mut sidecars = Vec::new();
+    for (kind, target, password) in &targets {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sextant"));
+        cmd.args([
+            "adapt",
+            kind,
+            "--target",
+            target,
+            "--listen",
+            &listen,
+            "--interval",
+            "300ms",
+        ]);
+        if let Some(p) = password {
+            cmd.arg("--password-file").arg(p);
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sidecar");
+        sidecars.push((Kill(child), *kind, listen));
+    }
+    for (_, kind, listen) in &sidecars {
+        let url = format!("http://{listen}/readyz?verbose");
+        let body = eventually(Duration::from_secs(15), &format!("{kind} ready"), || {
+            let (status, body) = get(&url)?;
+            (status == 200).then_some(body)
+        });
+        assert!(body.starts_with(&format!("[+]{kind} ok")), "{body}");
+    }
+    // A dead Redis fails liveness; the verdict says why.
+    redis.kill();
+    let listen = &sidecars[0].2;
+    let body = eventually(Duration::from_secs(5), "redis not live", || {
+        let (status, body) = get(&format!("http://{listen}/livez?verbose"))?;
+        (status == 503).then_some(body)
+    });
+    assert!(body.contains("[-]redis failed"), "{body}");
+}

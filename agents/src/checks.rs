@@ -12,7 +12,9 @@ use sextant_adapters::health::dns::DnsConfig;
 use sextant_adapters::health::http::HttpConfig;
 use sextant_adapters::health::kind::KindConfig;
 use sextant_adapters::health::mysql::MysqlConfig;
+use sextant_adapters::health::postgres::PostgresConfig;
 use sextant_adapters::health::probe::{ProbeCache, run_check};
+use sextant_adapters::health::redis::RedisConfig;
 use sextant_adapters::health::report_to_otlp;
 use sextant_adapters::health::tcp::TcpConfig;
 use tokio::sync::watch;
@@ -34,6 +36,10 @@ pub struct CheckConfig {
     pub tcp: Option<TcpConfig>,
     /// A DNS check.
     pub dns: Option<DnsConfig>,
+    /// A PostgreSQL check.
+    pub postgres: Option<PostgresConfig>,
+    /// A Redis check.
+    pub redis: Option<RedisConfig>,
 }
 
 fn default_interval() -> Duration {
@@ -48,6 +54,8 @@ impl CheckConfig {
             http: self.http.clone(),
             tcp: self.tcp.clone(),
             dns: self.dns.clone(),
+            postgres: self.postgres.clone(),
+            redis: self.redis.clone(),
         }
     }
 
@@ -130,6 +138,8 @@ mod tests {
             http: None,
             tcp: None,
             dns: None,
+            postgres: None,
+            redis: None,
         };
         assert!(ok.validate().is_ok());
         let none = CheckConfig {

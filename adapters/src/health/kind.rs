@@ -7,6 +7,8 @@ use super::Report;
 use super::dns::{DnsCheck, DnsConfig};
 use super::http::{HttpCheck, HttpConfig};
 use super::mysql::{MysqlCheck, MysqlConfig};
+use super::postgres::{PostgresCheck, PostgresConfig};
+use super::redis::{RedisCheck, RedisConfig};
 use super::tcp::{TcpCheck, TcpConfig};
 
 /// The kind-specific settings of one check: exactly one must be set.
@@ -21,6 +23,10 @@ pub struct KindConfig {
     pub tcp: Option<TcpConfig>,
     /// A DNS server and name.
     pub dns: Option<DnsConfig>,
+    /// A PostgreSQL server.
+    pub postgres: Option<PostgresConfig>,
+    /// A Redis server.
+    pub redis: Option<RedisConfig>,
 }
 
 /// A check of any kind, ready to run.
@@ -33,6 +39,10 @@ pub enum AnyCheck {
     Tcp(TcpCheck),
     /// DNS.
     Dns(DnsCheck),
+    /// PostgreSQL.
+    Postgres(PostgresCheck),
+    /// Redis.
+    Redis(RedisCheck),
 }
 
 impl KindConfig {
@@ -51,7 +61,18 @@ impl KindConfig {
         if self.dns.is_some() {
             out.push("dns");
         }
+        if self.postgres.is_some() {
+            out.push("postgres");
+        }
+        if self.redis.is_some() {
+            out.push("redis");
+        }
         out
+    }
+
+    /// Whether no kind is set.
+    pub fn is_empty(&self) -> bool {
+        self.set().is_empty()
     }
 
     /// Builds the check; the error names the kind and why (never a secret).
@@ -59,7 +80,7 @@ impl KindConfig {
         let set = self.set();
         if set.len() != 1 {
             return Err(format!(
-                "set exactly one of mysql, http, tcp, dns (found {})",
+                "set exactly one of mysql, postgres, redis, http, tcp, dns (found {})",
                 if set.is_empty() {
                     "none".to_string()
                 } else {
@@ -83,10 +104,20 @@ impl KindConfig {
                 .map(AnyCheck::Tcp)
                 .map_err(|e| err("tcp", &e));
         }
-        match &self.dns {
-            Some(c) => DnsCheck::new(c.clone())
+        if let Some(c) = &self.dns {
+            return DnsCheck::new(c.clone())
                 .map(AnyCheck::Dns)
-                .map_err(|e| err("dns", &e)),
+                .map_err(|e| err("dns", &e));
+        }
+        if let Some(c) = &self.postgres {
+            return PostgresCheck::new(c.clone())
+                .map(AnyCheck::Postgres)
+                .map_err(|e| err("postgres", &e));
+        }
+        match &self.redis {
+            Some(c) => RedisCheck::new(c.clone())
+                .map(AnyCheck::Redis)
+                .map_err(|e| err("redis", &e)),
             None => Err("no kind set".to_string()),
         }
     }
@@ -100,6 +131,8 @@ impl AnyCheck {
             AnyCheck::Http(c) => c.check().await,
             AnyCheck::Tcp(c) => c.check().await,
             AnyCheck::Dns(c) => c.check().await,
+            AnyCheck::Postgres(c) => c.check().await,
+            AnyCheck::Redis(c) => c.check().await,
         }
     }
 
@@ -110,6 +143,8 @@ impl AnyCheck {
             AnyCheck::Http(c) => c.target().to_string(),
             AnyCheck::Tcp(c) => c.target().to_string(),
             AnyCheck::Dns(c) => c.target().to_string(),
+            AnyCheck::Postgres(c) => c.target().to_string(),
+            AnyCheck::Redis(c) => c.target().to_string(),
         }
     }
 }

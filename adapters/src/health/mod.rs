@@ -15,7 +15,9 @@
 //!   (worth a look, never a probe failure).
 //! * [`report`] — [`Report`], the metric values a check produced, and their
 //!   conversion to an OTLP `ExportMetricsServiceRequest`.
-//! * [`mysql`] — MySQL and MariaDB (replicas, Galera nodes, primaries).
+//! * [`mysql`] — MySQL and MariaDB (replicas, Galera nodes, primaries);
+//!   [`postgres`] — PostgreSQL primaries and standbys; [`redis`] — Redis
+//!   masters and replicas.
 //! * [`postgres`] — PostgreSQL (primaries and streaming standbys).
 //! * [`redis`] — Redis (masters and replicas), over a small RESP2 client.
 //! * [`http`], [`tcp`], [`dns`] — endpoints, ports (with TLS certificate
@@ -30,7 +32,9 @@ pub mod dns;
 pub mod http;
 pub mod kind;
 pub mod mysql;
+pub mod postgres;
 pub mod probe;
+pub mod redis;
 pub mod report;
 pub mod tcp;
 pub mod verdict;

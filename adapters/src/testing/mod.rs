@@ -3,4 +3,6 @@
 //! binary fails the test with a message; nothing is skipped silently.
 
 pub mod mariadb;
+pub mod postgres;
+pub mod redis;
 pub mod tls;

@@ -1,0 +1,205 @@
+//! Settings of the Redis check, with every default in [`RedisConfig::default`].
+//!
+//! As for MySQL, the password never sits in the config: it comes from a file
+//! or an environment variable into a [`Secret`] whose `Debug` is redacted.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use crate::health::mysql::Secret;
+
+/// Why a check could not be built from its config.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    /// A setting is out of range or contradicts another.
+    #[error("invalid redis check config: {0}")]
+    InvalidConfig(String),
+    /// The password file could not be read (the error never holds its contents).
+    #[error("cannot read redis password file {path}: {source}")]
+    PasswordFile {
+        /// The configured path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configured password variable is not set (or not UTF-8).
+    #[error("redis password environment variable {name} is not set")]
+    PasswordEnv {
+        /// The variable's name.
+        name: String,
+    },
+}
+
+/// Settings of one Redis check.
+///
+/// Durations are strings with a unit (`"500ms"`, `"2s"`, `"1m"`).
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// Host name or IP of the server.
+    pub host: String,
+    /// TCP port of the server.
+    pub port: u16,
+    /// ACL user name (Redis ≥ 6); absent means `AUTH <password>` as `default`.
+    pub user: Option<String>,
+    /// File holding the password (one line; a trailing newline is dropped).
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the password.
+    pub password_env: Option<String>,
+    /// Budget of one whole check, connection included.
+    #[serde(with = "crate::duration")]
+    pub timeout: Duration,
+    /// A replica whose last I/O from its master is older than this is not
+    /// ready (masters ping replicas every `repl-ping-replica-period`, 10 s).
+    #[serde(with = "crate::duration")]
+    pub max_link_idle: Duration,
+    /// used_memory / maxmemory above this ratio is degraded (when maxmemory > 0).
+    pub max_memory_ratio: f64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            host: "127.0.0.1".to_string(),
+            port: 6379,
+            user: None,
+            password_file: None,
+            password_env: None,
+            timeout: Duration::from_secs(2),
+            max_link_idle: Duration::from_secs(30),
+            max_memory_ratio: 0.8,
+        }
+    }
+}
+
+// Hand-written to keep the output short and free of anything secret-adjacent.
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("target", &self.target())
+            .field("password_file", &self.password_file)
+            .field("password_env", &self.password_env)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisConfig {
+    /// What the check reports as its target: `redis://[user@]host:port`;
+    /// never a password.
+    pub fn target(&self) -> String {
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        format!("redis://{user}{}", self.address())
+    }
+
+    /// `host:port` to connect to (IPv6 hosts in brackets).
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// Checks ranges and contradictions.
+    pub fn validate(&self) -> Result<(), RedisError> {
+        let bad = |why: &str| Err(RedisError::InvalidConfig(why.to_string()));
+        if self.timeout.is_zero() {
+            return bad("timeout must be positive");
+        }
+        if !(self.max_memory_ratio > 0.0 && self.max_memory_ratio <= 1.0) {
+            return bad("max_memory_ratio must be in (0, 1]");
+        }
+        if self.password_file.is_some() && self.password_env.is_some() {
+            return bad("set password_file or password_env, not both");
+        }
+        if self.host.is_empty() {
+            return bad("host must not be empty");
+        }
+        if self.user.is_some() && self.password_file.is_none() && self.password_env.is_none() {
+            return bad("user needs a password (password_file or password_env)");
+        }
+        Ok(())
+    }
+
+    /// Reads the password from its file or variable (`env` looks a variable
+    /// up; the real process environment in [`resolve_password`](Self::resolve_password)).
+    pub fn resolve_password_with(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Secret>, RedisError> {
+        if let Some(path) = &self.password_file {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| RedisError::PasswordFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            let line = text.strip_suffix('\n').unwrap_or(&text);
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            return Ok(Some(Secret::new(line)));
+        }
+        if let Some(name) = &self.password_env {
+            return env(name)
+                .map(|v| Some(Secret::new(v)))
+                .ok_or_else(|| RedisError::PasswordEnv { name: name.clone() });
+        }
+        Ok(None)
+    }
+
+    /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
+    pub fn resolve_password(&self) -> Result<Option<Secret>, RedisError> {
+        self.resolve_password_with(|name| std::env::var(name).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_validates_and_names_targets() {
+        let c: RedisConfig =
+            serde_json::from_str(r#"{"host":"cache","max_link_idle":"5s"}"#).expect("valid");
+        assert_eq!(c.max_link_idle, Duration::from_secs(5));
+        assert_eq!(c.target(), "redis://cache:6379");
+        let err = serde_json::from_str::<RedisConfig>(r#"{"password":"x"}"#)
+            .expect_err("no inline passwords")
+            .to_string();
+        assert!(err.contains("unknown field `password`"), "{err}");
+        let v6 = RedisConfig {
+            host: "::1".into(),
+            user: Some("mon".into()),
+            password_env: Some("PW".into()),
+            ..RedisConfig::default()
+        };
+        assert_eq!(v6.target(), "redis://mon@[::1]:6379");
+        assert!(v6.validate().is_ok());
+        type Case = (fn(&mut RedisConfig), &'static str);
+        let cases: [Case; 4] = [
+            (|c| c.timeout = Duration::ZERO, "timeout"),
+            (|c| c.max_memory_ratio = 2.0, "ratio"),
+            (|c| c.host.clear(), "host"),
+            (|c| c.user = Some("u".into()), "user needs a password"),
+        ];
+        for (edit, want) in cases {
+            let mut c = RedisConfig::default();
+            edit(&mut c);
+            let err = c.validate().expect_err(want).to_string();
+            assert!(err.contains(want), "{err}");
+        }
+        let pw = v6
+            .resolve_password_with(|n| (n == "PW").then(|| "s3cret".to_string()))
+            .expect("set")
+            .expect("some");
+        assert_eq!(pw.expose(), "s3cret");
+        assert!(!format!("{v6:?}").contains("s3cret"));
+    }
+}
