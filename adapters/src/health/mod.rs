@@ -36,6 +36,7 @@ pub mod postgres;
 pub mod probe;
 pub mod redis;
 pub mod report;
+pub mod secret;
 pub mod tcp;
 pub mod verdict;
 

@@ -11,27 +11,18 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::health::secret::Secret;
+use crate::health::secret::{self, SecretError};
+
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
 pub enum MysqlError {
     /// A setting is out of range or contradicts another.
     #[error("invalid mysql check config: {0}")]
     InvalidConfig(String),
-    /// The password file could not be read (the error never holds its contents).
-    #[error("cannot read mysql password file {path}: {source}")]
-    PasswordFile {
-        /// The configured path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The configured password variable is not set (or not UTF-8).
-    #[error("mysql password environment variable {name} is not set")]
-    PasswordEnv {
-        /// The variable's name.
-        name: String,
-    },
+    /// The password could not be read.
+    #[error("mysql password: {0}")]
+    Password(#[source] SecretError),
 }
 
 /// TLS to the server. Absent means plain TCP (or a Unix socket).
@@ -124,38 +115,6 @@ impl fmt::Debug for MysqlConfig {
     }
 }
 
-/// A password: `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a password.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The password itself, for the driver only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// `text` with every occurrence of the password replaced by `***`, for
-    /// error texts that might echo what they were given.
-    pub fn scrub(&self, text: &str) -> String {
-        if self.0.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(&self.0, "***")
-        }
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
 impl MysqlConfig {
     /// What the check reports as its target: `mysql://user@host:port` or
     /// `mysql://user@unix:/path`; never a password.
@@ -199,22 +158,12 @@ impl MysqlConfig {
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Secret>, MysqlError> {
-        if let Some(path) = &self.password_file {
-            let text =
-                std::fs::read_to_string(path).map_err(|source| MysqlError::PasswordFile {
-                    path: path.clone(),
-                    source,
-                })?;
-            let line = text.strip_suffix('\n').unwrap_or(&text);
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            return Ok(Some(Secret::new(line)));
-        }
-        if let Some(name) = &self.password_env {
-            return env(name)
-                .map(|v| Some(Secret::new(v)))
-                .ok_or_else(|| MysqlError::PasswordEnv { name: name.clone() });
-        }
-        Ok(None)
+        secret::resolve(
+            self.password_file.as_deref(),
+            self.password_env.as_deref(),
+            env,
+        )
+        .map_err(MysqlError::Password)
     }
 
     /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
@@ -325,7 +274,7 @@ mod tests {
         let err = missing.resolve_password_with(|_| None).expect_err("unset");
         assert_eq!(
             err.to_string(),
-            "mysql password environment variable NOPE is not set"
+            "mysql password: password environment variable NOPE is not set"
         );
         let none = MysqlConfig::default()
             .resolve_password_with(|_| None)

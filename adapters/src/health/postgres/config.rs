@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use crate::health::mysql::Secret;
+pub use crate::health::secret::Secret;
+use crate::health::secret::{self, SecretError};
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -19,21 +20,9 @@ pub enum PostgresError {
     /// A setting is out of range or contradicts another.
     #[error("invalid postgres check config: {0}")]
     InvalidConfig(String),
-    /// The password file could not be read (the error never holds its contents).
-    #[error("cannot read postgres password file {path}: {source}")]
-    PasswordFile {
-        /// The configured path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The configured password variable is not set (or not UTF-8).
-    #[error("postgres password environment variable {name} is not set")]
-    PasswordEnv {
-        /// The variable's name.
-        name: String,
-    },
+    /// The password could not be read.
+    #[error("postgres password: {0}")]
+    Password(#[source] SecretError),
 }
 
 /// Settings of one PostgreSQL check.
@@ -147,22 +136,12 @@ impl PostgresConfig {
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Secret>, PostgresError> {
-        if let Some(path) = &self.password_file {
-            let text =
-                std::fs::read_to_string(path).map_err(|source| PostgresError::PasswordFile {
-                    path: path.clone(),
-                    source,
-                })?;
-            let line = text.strip_suffix('\n').unwrap_or(&text);
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            return Ok(Some(Secret::new(line)));
-        }
-        if let Some(name) = &self.password_env {
-            return env(name)
-                .map(|v| Some(Secret::new(v)))
-                .ok_or_else(|| PostgresError::PasswordEnv { name: name.clone() });
-        }
-        Ok(None)
+        secret::resolve(
+            self.password_file.as_deref(),
+            self.password_env.as_deref(),
+            env,
+        )
+        .map_err(PostgresError::Password)
     }
 
     /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
@@ -249,7 +228,7 @@ mod tests {
         let err = c.resolve_password_with(|_| None).expect_err("unset");
         assert_eq!(
             err.to_string(),
-            "postgres password environment variable PW is not set"
+            "postgres password: password environment variable PW is not set"
         );
     }
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use crate::health::mysql::Secret;
+pub use crate::health::secret::Secret;
+use crate::health::secret::{self, SecretError};
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -17,21 +18,9 @@ pub enum RedisError {
     /// A setting is out of range or contradicts another.
     #[error("invalid redis check config: {0}")]
     InvalidConfig(String),
-    /// The password file could not be read (the error never holds its contents).
-    #[error("cannot read redis password file {path}: {source}")]
-    PasswordFile {
-        /// The configured path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The configured password variable is not set (or not UTF-8).
-    #[error("redis password environment variable {name} is not set")]
-    PasswordEnv {
-        /// The variable's name.
-        name: String,
-    },
+    /// The password could not be read.
+    #[error("redis password: {0}")]
+    Password(#[source] SecretError),
 }
 
 /// Settings of one Redis check.
@@ -136,22 +125,12 @@ impl RedisConfig {
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Secret>, RedisError> {
-        if let Some(path) = &self.password_file {
-            let text =
-                std::fs::read_to_string(path).map_err(|source| RedisError::PasswordFile {
-                    path: path.clone(),
-                    source,
-                })?;
-            let line = text.strip_suffix('\n').unwrap_or(&text);
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            return Ok(Some(Secret::new(line)));
-        }
-        if let Some(name) = &self.password_env {
-            return env(name)
-                .map(|v| Some(Secret::new(v)))
-                .ok_or_else(|| RedisError::PasswordEnv { name: name.clone() });
-        }
-        Ok(None)
+        secret::resolve(
+            self.password_file.as_deref(),
+            self.password_env.as_deref(),
+            env,
+        )
+        .map_err(RedisError::Password)
     }
 
     /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
