@@ -10,58 +10,16 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{Collector, enc, free_port, post};
+use common::prometheus::Prometheus;
+use common::{Collector, enc, post};
 use serde_json::Value;
 use sextant_adapters::prometheus::{Series, encode_remote_write};
 
 const STEP_MS: i64 = 15_000;
 const POINTS: i64 = 200; // 50 minutes of 15-s samples
 const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
-
-struct Prometheus {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_prometheus(dir: &Path) -> Prometheus {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1h\n").expect("config");
-    let addr = format!("127.0.0.1:{}", free_port());
-    let log = std::fs::File::create(dir.join("prometheus.log")).expect("log");
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--web.enable-remote-write-receiver")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("Debian's prometheus must be installed: run `bash scripts/test.sh`");
-    let p = Prometheus { child, addr };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&format!("http://{}/-/ready", p.addr))
-        .call()
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "prometheus did not become ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    p
-}
 
 /// A tiny deterministic PRNG so both servers and every run see the same data.
 struct Rng(u64);
@@ -324,7 +282,7 @@ fn same(ours: &Value, theirs: &Value) -> Result<(), String> {
 #[test]
 fn promql_answers_match_prometheus() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let prom = start_prometheus(dir.path());
+    let prom = Prometheus::start(dir.path());
     let ours = Collector::start(&dir.path().join("data"));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -3,6 +3,8 @@
 //! run the Python OpenTelemetry SDK installed by `scripts/test.sh`.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod prometheus;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,9 +43,37 @@ impl Collector {
         otlp_http: String,
         otlp_grpc: String,
     ) -> Collector {
+        Collector::start_with_args(data_dir, http, otlp_http, otlp_grpc, &[])
+    }
+
+    /// Starts `sextant collector` on free ports with `yaml` as its `--config`
+    /// file (written beside the data directory).
+    pub fn start_with_config(data_dir: &Path, yaml: &str) -> Collector {
+        let config = data_dir.with_extension("yaml");
+        std::fs::write(&config, yaml).expect("write collector config");
+        let config = config.to_str().expect("UTF-8 temp path").to_string();
+        Collector::start_with_args(
+            data_dir,
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+            &["--config", &config],
+        )
+    }
+
+    /// Starts `sextant collector` on the given addresses with extra flags.
+    pub fn start_with_args(
+        data_dir: &Path,
+        http: String,
+        otlp_http: String,
+        otlp_grpc: String,
+        extra: &[&str],
+    ) -> Collector {
         let log = std::fs::File::create(data_dir.with_extension("log")).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_sextant"))
-            .args(["collector", "--data-dir"])
+            .arg("collector")
+            .args(extra)
+            .arg("--data-dir")
             .arg(data_dir)
             .args([
                 "--http-listen",

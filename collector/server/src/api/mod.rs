@@ -1,7 +1,9 @@
 //! The collector's HTTP API: remote-write in, and read-back in the formats
 //! Grafana already speaks (Prometheus, Loki, Tempo).
 
+mod ast;
 mod loki;
+mod meta;
 mod params;
 mod prom;
 mod query;
@@ -30,6 +32,11 @@ pub fn router(c: Collector) -> Router {
         .route("/api/v1/labels", get(prom::labels).post(prom::labels))
         .route("/api/v1/label/{name}/values", get(prom::label_values))
         .route("/api/v1/status/buildinfo", get(prom::buildinfo))
+        .route("/api/v1/metadata", get(meta::metadata))
+        .route(
+            "/api/v1/parse_query",
+            get(meta::parse_query).post(meta::parse_query),
+        )
         .route(
             "/api/v1/format_query",
             get(prom::format_query).post(prom::format_query),
