@@ -40,6 +40,9 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, t: i64) -> Result<Val,
             fparam.unwrap_or(f64::NAN)
         ));
     }
+    if let Some(out) = crate::fastpath::aggregate(ev, a, op, fparam, t)? {
+        return Ok(Val::Vector(out));
+    }
     let input = ev.eval_vector(&a.expr, t)?;
     let (on, names) = match &a.modifier {
         Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
@@ -122,7 +125,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, t: i64) -> Result<Val,
 }
 
 /// Reduces one group's values with a plain aggregation operator.
-fn reduce(op: u16, mut values: Vec<f64>, param: Option<f64>) -> Result<f64, QueryError> {
+pub(crate) fn reduce(op: u16, mut values: Vec<f64>, param: Option<f64>) -> Result<f64, QueryError> {
     let first = values.first().copied().unwrap_or(f64::NAN);
     Ok(match op {
         T_SUM => {

@@ -3,12 +3,14 @@
 //! and the deadline, and dispatches each AST node to its module.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Instant;
 
 use promql_parser::parser::{Expr, MatrixSelector, VectorSelector};
 use sextant_store::SeriesSamples;
 
 use crate::error::QueryError;
+use crate::fastpath::AggPlan;
 use crate::labels;
 use crate::selector;
 use crate::subquery::SubqueryCache;
@@ -38,6 +40,8 @@ pub(crate) struct Evaluator {
     warnings: Vec<String>,
     /// Inner subquery results by subquery node and step time.
     subquery_cache: HashMap<usize, SubqueryCache>,
+    /// Per aggregation node, its fast-path plan (`None`: not applicable).
+    pub agg_plans: HashMap<usize, Option<Rc<AggPlan>>>,
 }
 
 impl Evaluator {
@@ -60,6 +64,7 @@ impl Evaluator {
             step: 0,
             warnings: Vec::new(),
             subquery_cache: HashMap::new(),
+            agg_plans: HashMap::new(),
         }
     }
 
@@ -208,6 +213,13 @@ impl Evaluator {
             Some(series) => selector::instant(series, ref_t, self.lookback),
             None => Vec::new(),
         }
+    }
+
+    /// The series loaded for a selector (empty if none).
+    pub fn series(&self, vs: &VectorSelector) -> &[SeriesSamples] {
+        self.data
+            .get(&selector::key(vs))
+            .map_or(&[], |s| s.as_slice())
     }
 
     /// A range selector at `t`.

@@ -6,8 +6,8 @@
 mod histogram;
 mod labels;
 mod math;
-mod over_time;
-mod rate;
+pub(crate) mod over_time;
+pub(crate) mod rate;
 mod time;
 
 use promql_parser::parser::{Call, Expr};
@@ -127,7 +127,7 @@ pub(crate) fn per_sample(v: Vec<Elem>, t: i64, f: impl Fn(f64) -> f64) -> Result
 }
 
 /// Strips parentheses, which do not change what an argument is.
-fn unparen(mut e: &Expr) -> &Expr {
+pub(crate) fn unparen(mut e: &Expr) -> &Expr {
     while let Expr::Paren(p) = e {
         e = &p.expr;
     }

@@ -8,6 +8,7 @@ use crate::error::QueryError;
 use crate::eval::Evaluator;
 use crate::numeric::{KahanSum, MeanAcc, VarAcc, quantile};
 use crate::value::Val;
+use sextant_store::Sample;
 
 /// Dispatches the `*_over_time` family.
 pub(crate) fn call(
@@ -30,45 +31,72 @@ pub(crate) fn call(
         });
     }
     let m = ev.eval_matrix(arg(args, 0)?, t)?;
-    // Prometheus keeps the metric name only where the value is a raw sample.
-    let keep_name = matches!(name, "last_over_time" | "first_over_time");
-    per_window(&m, keep_name, t, |w| {
-        let vals = w.samples.iter().map(|p| p.v);
-        let first = w.samples.first()?.v;
-        Some(match name {
-            "avg_over_time" => {
-                let mut m = MeanAcc::default();
-                vals.for_each(|v| m.add(v));
-                m.value()
+    per_window(&m, keeps_name(name), t, |w| window_value(name, &w.samples))
+}
+
+/// Whether the function keeps the metric name: Prometheus keeps it only
+/// where the value is a raw sample.
+pub(crate) fn keeps_name(name: &str) -> bool {
+    matches!(name, "last_over_time" | "first_over_time")
+}
+
+/// Whether `name` is an `*_over_time` function of its window alone (every
+/// one but `quantile_over_time`, which also takes a scalar).
+pub(crate) fn is_window_fn(name: &str) -> bool {
+    matches!(
+        name,
+        "avg_over_time"
+            | "sum_over_time"
+            | "count_over_time"
+            | "min_over_time"
+            | "max_over_time"
+            | "stddev_over_time"
+            | "stdvar_over_time"
+            | "last_over_time"
+            | "first_over_time"
+            | "present_over_time"
+            | "mad_over_time"
+    )
+}
+
+/// One window's value (stale markers already removed); `None` drops the
+/// series. Shared by the per-step path and the range fast path.
+pub(crate) fn window_value(name: &str, samples: &[Sample]) -> Option<f64> {
+    let vals = samples.iter().map(|p| p.v);
+    let first = samples.first()?.v;
+    Some(match name {
+        "avg_over_time" => {
+            let mut m = MeanAcc::default();
+            vals.for_each(|v| m.add(v));
+            m.value()
+        }
+        "sum_over_time" => {
+            let mut s = KahanSum::default();
+            vals.for_each(|v| s.add(v));
+            s.value()
+        }
+        "count_over_time" => samples.len() as f64,
+        "min_over_time" => vals.fold(first, |a, v| if v < a || a.is_nan() { v } else { a }),
+        "max_over_time" => vals.fold(first, |a, v| if v > a || a.is_nan() { v } else { a }),
+        "stddev_over_time" | "stdvar_over_time" => {
+            let mut acc = VarAcc::default();
+            vals.for_each(|v| acc.add(v));
+            let var = acc.variance();
+            if name == "stddev_over_time" {
+                var.sqrt()
+            } else {
+                var
             }
-            "sum_over_time" => {
-                let mut s = KahanSum::default();
-                vals.for_each(|v| s.add(v));
-                s.value()
-            }
-            "count_over_time" => w.samples.len() as f64,
-            "min_over_time" => vals.fold(first, |a, v| if v < a || a.is_nan() { v } else { a }),
-            "max_over_time" => vals.fold(first, |a, v| if v > a || a.is_nan() { v } else { a }),
-            "stddev_over_time" | "stdvar_over_time" => {
-                let mut acc = VarAcc::default();
-                vals.for_each(|v| acc.add(v));
-                let var = acc.variance();
-                if name == "stddev_over_time" {
-                    var.sqrt()
-                } else {
-                    var
-                }
-            }
-            "last_over_time" => w.samples.last()?.v,
-            "first_over_time" => first,
-            "present_over_time" => 1.0,
-            "mad_over_time" => {
-                let mut v: Vec<f64> = vals.collect();
-                let median = quantile(0.5, &mut v);
-                let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
-                quantile(0.5, &mut dev)
-            }
-            _ => return None,
-        })
+        }
+        "last_over_time" => samples.last()?.v,
+        "first_over_time" => first,
+        "present_over_time" => 1.0,
+        "mad_over_time" => {
+            let mut v: Vec<f64> = vals.collect();
+            let median = quantile(0.5, &mut v);
+            let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+            quantile(0.5, &mut dev)
+        }
+        _ => return None,
     })
 }

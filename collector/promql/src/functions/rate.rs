@@ -8,7 +8,7 @@ use super::{arg, per_window};
 use crate::error::QueryError;
 use crate::eval::Evaluator;
 use crate::numeric::kahan_inc;
-use crate::value::{RangeVec, Val, Window};
+use crate::value::Val;
 use sextant_store::Sample;
 
 /// Dispatches the rate family.
@@ -20,15 +20,6 @@ pub(crate) fn call(
 ) -> Result<Val, QueryError> {
     let m = ev.eval_matrix(arg(args, 0)?, t)?;
     match name {
-        "rate" => per_window(&m, false, t, |w| extrapolated_rate(w, &m, true, true)),
-        "increase" => per_window(&m, false, t, |w| extrapolated_rate(w, &m, true, false)),
-        "delta" => per_window(&m, false, t, |w| extrapolated_rate(w, &m, false, false)),
-        "irate" => per_window(&m, false, t, |w| instant_value(&w.samples, true)),
-        "idelta" => per_window(&m, false, t, |w| instant_value(&w.samples, false)),
-        "deriv" => per_window(&m, false, t, |w| {
-            let first = w.samples.first()?;
-            (w.samples.len() >= 2).then(|| linear_regression(&w.samples, first.t).0)
-        }),
         "predict_linear" => {
             let secs = ev.eval_scalar(arg(args, 1)?, t)?;
             per_window(&m, false, t, |w| {
@@ -38,18 +29,44 @@ pub(crate) fn call(
                 })
             })
         }
-        "resets" => per_window(&m, false, t, |w| {
-            Some(w.samples.windows(2).filter(|p| p[1].v < p[0].v).count() as f64)
-        }),
-        "changes" => per_window(&m, false, t, |w| {
-            Some(
-                w.samples
-                    .windows(2)
-                    .filter(|p| !(p[1].v == p[0].v || (p[1].v.is_nan() && p[0].v.is_nan())))
-                    .count() as f64,
-            )
+        _ if is_window_fn(name) => per_window(&m, false, t, |w| {
+            window_value(name, &w.samples, m.end, m.range)
         }),
         _ => Err(QueryError::exec(format!("unknown function {name}"))),
+    }
+}
+
+/// Whether `name` is a rate-family function of its window alone (every
+/// one but `predict_linear`, which also takes a scalar).
+pub(crate) fn is_window_fn(name: &str) -> bool {
+    matches!(
+        name,
+        "rate" | "increase" | "delta" | "irate" | "idelta" | "deriv" | "resets" | "changes"
+    )
+}
+
+/// One window's value for a function [`is_window_fn`] accepts, the window
+/// being `(end - range, end]` with stale markers already removed; `None`
+/// drops the series. Shared by the per-step path and the range fast path
+/// so both compute identically.
+pub(crate) fn window_value(name: &str, s: &[Sample], end: i64, range: i64) -> Option<f64> {
+    match name {
+        "rate" => extrapolated_rate(s, end, range, true, true),
+        "increase" => extrapolated_rate(s, end, range, true, false),
+        "delta" => extrapolated_rate(s, end, range, false, false),
+        "irate" => instant_value(s, true),
+        "idelta" => instant_value(s, false),
+        "deriv" => {
+            let first = s.first()?;
+            (s.len() >= 2).then(|| linear_regression(s, first.t).0)
+        }
+        "resets" => Some(s.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
+        "changes" => Some(
+            s.windows(2)
+                .filter(|p| !(p[1].v == p[0].v || (p[1].v.is_nan() && p[0].v.is_nan())))
+                .count() as f64,
+        ),
+        _ => None,
     }
 }
 
@@ -58,18 +75,18 @@ pub(crate) fn call(
 /// when the samples reach within 110% of the average spacing of them, else
 /// by half a spacing; a counter is never extrapolated below zero.
 pub(crate) fn extrapolated_rate(
-    w: &Window,
-    m: &RangeVec,
+    s: &[Sample],
+    end: i64,
+    range: i64,
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
-    let s = &w.samples;
     if s.len() < 2 {
         return None;
     }
     let (first, last) = (s.first()?, s.last()?);
-    let range_start = m.end.saturating_sub(m.range);
-    let range_end = m.end;
+    let range_start = end.saturating_sub(range);
+    let range_end = end;
     let mut result = last.v - first.v;
     if is_counter {
         let mut last_value = 0.0;
@@ -99,7 +116,7 @@ pub(crate) fn extrapolated_rate(
     }
     let mut factor = (sampled_interval + duration_to_start + duration_to_end) / sampled_interval;
     if is_rate {
-        factor /= m.range as f64 / 1000.0;
+        factor /= range as f64 / 1000.0;
     }
     Some(result * factor)
 }
