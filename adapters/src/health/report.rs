@@ -131,6 +131,16 @@ pub struct Report {
     pub metrics: Vec<MetricValue>,
 }
 
+impl Report {
+    /// The first value of metric `name`, with an attribute equal to `attr`
+    /// when one is given: for tests and for callers that judge one value.
+    pub fn metric(&self, name: &str, attr: Option<&str>) -> Option<&MetricValue> {
+        self.metrics.iter().find(|m| {
+            m.def.name == name && attr.is_none_or(|a| m.attributes.iter().any(|(_, v)| v == a))
+        })
+    }
+}
+
 /// `sextant.check.live`: 1 if the target answered.
 pub static CHECK_LIVE: MetricDef = MetricDef {
     name: "sextant.check.live",

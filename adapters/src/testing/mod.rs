@@ -5,4 +5,5 @@
 pub mod mariadb;
 pub mod postgres;
 pub mod redis;
+pub mod report;
 pub mod tls;

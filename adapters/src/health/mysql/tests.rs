@@ -8,8 +8,9 @@ use tokio::io::AsyncReadExt;
 
 use super::MysqlTls;
 use super::{MysqlCheck, MysqlConfig, Secret};
-use crate::health::report::{MetricValue, Report, report_to_otlp};
+use crate::health::report::report_to_otlp;
 use crate::testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb, tls_server_options};
+use crate::testing::report::{show, until};
 use crate::testing::tls::tls_files;
 
 fn config(port: u16) -> MysqlConfig {
@@ -25,34 +26,6 @@ fn check_for(db: &MariaDb, edit: impl FnOnce(&mut MysqlConfig)) -> MysqlCheck {
     let mut cfg = config(db.port);
     edit(&mut cfg);
     MysqlCheck::with_secret(cfg, Some(Secret::new(MONITOR_PASSWORD))).expect("valid config")
-}
-
-fn metric<'a>(r: &'a Report, name: &str, attr: Option<&str>) -> Option<&'a MetricValue> {
-    r.metrics.iter().find(|m| {
-        m.def.name == name && attr.is_none_or(|a| m.attributes.iter().any(|(_, v)| v == a))
-    })
-}
-
-fn show(label: &str, r: &Report) {
-    println!(
-        "{label}: {} in {:.1} ms, {} queries: {}",
-        r.target,
-        r.duration.as_secs_f64() * 1000.0,
-        r.operations,
-        r.verdict
-    );
-}
-
-/// Checks until `want` holds (or `limit` passes), returning the last report.
-async fn until(check: &MysqlCheck, limit: Duration, want: impl Fn(&Report) -> bool) -> Report {
-    let end = Instant::now() + limit;
-    loop {
-        let r = check.check().await;
-        if want(&r) || Instant::now() > end {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn monitor_connections(db: &MariaDb) -> u64 {
@@ -111,9 +84,9 @@ async fn primary_is_ready_until_read_only() {
         ("mysql.server.info", Some("mariadb")),
         ("mysql.ping.duration", None),
     ] {
-        assert!(metric(&r, name, attr).is_some(), "{name} {attr:?} missing");
+        assert!(r.metric(name, attr).is_some(), "{name} {attr:?} missing");
     }
-    let role = metric(&r, "mysql.role", Some("primary")).expect("role");
+    let role = r.metric("mysql.role", Some("primary")).expect("role");
     assert_eq!(role.value, 1.0);
     assert!(r.start_unix_nanos > 0 && r.start_unix_nanos <= r.at_unix_nanos);
     let otlp = report_to_otlp(std::slice::from_ref(&r), vec![]);
@@ -142,9 +115,11 @@ async fn primary_is_ready_until_read_only() {
     trx.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         .await
         .expect("open a transaction");
-    let r = until(&check, Duration::from_secs(10), |r| {
-        !r.verdict.degraded.is_empty()
-    })
+    let r = until(
+        || check.check(),
+        Duration::from_secs(10),
+        |r| !r.verdict.degraded.is_empty(),
+    )
     .await;
     show("long transaction", &r);
     assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
@@ -210,7 +185,7 @@ async fn replica_ready_stopped_lagging_and_back() {
     let check = check_for(&replica, |_| {});
     let wait = Duration::from_secs(20);
 
-    let r = until(&check, wait, |r| r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| r.verdict.ready.ok).await;
     show("replica", &r);
     assert!(r.verdict.ready.ok, "{}", r.verdict);
     let ready = r.verdict.ready.summary();
@@ -219,30 +194,34 @@ async fn replica_ready_stopped_lagging_and_back() {
         "{ready}"
     );
     assert_eq!(
-        metric(&r, "mysql.role", Some("replica")).map(|m| m.value),
+        r.metric("mysql.role", Some("replica")).map(|m| m.value),
         Some(1.0)
     );
     assert_eq!(
-        metric(&r, "mysql.replica.lag_known", None).map(|m| m.value),
+        r.metric("mysql.replica.lag_known", None).map(|m| m.value),
         Some(1.0)
     );
 
     replica.exec(&["STOP SLAVE SQL_THREAD"]).await;
-    let r = until(&check, wait, |r| !r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| !r.verdict.ready.ok).await;
     show("replica, SQL thread stopped", &r);
     assert!(r.verdict.live.ok);
     assert_eq!(r.verdict.ready.summary(), "replica: SQL thread not running");
-    let lag = metric(&r, "mysql.replica.time_behind_source", None).expect("lag series kept");
+    let lag = r
+        .metric("mysql.replica.time_behind_source", None)
+        .expect("lag series kept");
     assert!(lag.value.is_nan());
     assert_eq!(
-        metric(&r, "mysql.replica.lag_known", None).map(|m| m.value),
+        r.metric("mysql.replica.lag_known", None).map(|m| m.value),
         Some(0.0)
     );
-    let sql = metric(&r, "mysql.replica.thread.running", Some("sql")).expect("sql thread");
+    let sql = r
+        .metric("mysql.replica.thread.running", Some("sql"))
+        .expect("sql thread");
     assert_eq!(sql.value, 0.0);
 
     replica.exec(&["START SLAVE SQL_THREAD"]).await;
-    let r = until(&check, wait, |r| r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| r.verdict.ready.ok).await;
     assert!(r.verdict.ready.ok, "{}", r.verdict);
 
     // Lag: block the SQL thread on a table lock while it applies an event
@@ -258,7 +237,7 @@ async fn replica_ready_stopped_lagging_and_back() {
             "INSERT INTO app.t VALUES (1)",
         ])
         .await;
-    let r = until(&check, wait, |r| !r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| !r.verdict.ready.ok).await;
     show("lagging replica", &r);
     assert!(r.verdict.live.ok);
     let why = r.verdict.ready.summary();
@@ -267,7 +246,7 @@ async fn replica_ready_stopped_lagging_and_back() {
         "{why}"
     );
     locker.query_drop("UNLOCK TABLES").await.expect("unlock");
-    let r = until(&check, wait, |r| r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| r.verdict.ready.ok).await;
     show("caught up", &r);
     assert!(r.verdict.ready.ok, "{}", r.verdict);
     check.close().await;
@@ -295,7 +274,9 @@ async fn saturation_is_degraded_but_live_and_ready() {
         reason.text.contains("of max_connections 10 in use"),
         "{reason}"
     );
-    let used = metric(&r, "mysql.connection.utilization", None).expect("utilization");
+    let used = r
+        .metric("mysql.connection.utilization", None)
+        .expect("utilization");
     assert!(used.value > 0.8, "{}", used.value);
     drop(hogs);
     check.close().await;
@@ -338,7 +319,12 @@ async fn frozen_server_times_out_and_the_pool_recovers() {
         );
     }
     db.signal("CONT");
-    let r = until(&check, Duration::from_secs(10), |r| r.verdict.live.ok).await;
+    let r = until(
+        || check.check(),
+        Duration::from_secs(10),
+        |r| r.verdict.live.ok,
+    )
+    .await;
     show("thawed server", &r);
     assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
     for _ in 0..3 {

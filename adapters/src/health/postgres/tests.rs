@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 
 use super::{PostgresCheck, PostgresConfig, Secret};
-use crate::health::report::{MetricValue, Report, report_to_otlp};
+use crate::health::report::report_to_otlp;
 use crate::testing::postgres::{MONITOR_PASSWORD, MONITOR_USER, Postgres};
+use crate::testing::report::{show, until};
 
 fn config(port: u16) -> PostgresConfig {
     PostgresConfig {
@@ -22,34 +23,6 @@ fn check_for(pg: &Postgres, edit: impl FnOnce(&mut PostgresConfig)) -> PostgresC
     let mut cfg = config(pg.port);
     edit(&mut cfg);
     PostgresCheck::with_secret(cfg, Some(Secret::new(MONITOR_PASSWORD))).expect("valid config")
-}
-
-fn metric<'a>(r: &'a Report, name: &str, attr: Option<&str>) -> Option<&'a MetricValue> {
-    r.metrics.iter().find(|m| {
-        m.def.name == name && attr.is_none_or(|a| m.attributes.iter().any(|(_, v)| v == a))
-    })
-}
-
-fn show(label: &str, r: &Report) {
-    println!(
-        "{label}: {} in {:.1} ms, {} queries: {}",
-        r.target,
-        r.duration.as_secs_f64() * 1000.0,
-        r.operations,
-        r.verdict
-    );
-}
-
-/// Checks until `want` holds (or `limit` passes), returning the last report.
-async fn until(check: &PostgresCheck, limit: Duration, want: impl Fn(&Report) -> bool) -> Report {
-    let end = Instant::now() + limit;
-    loop {
-        let r = check.check().await;
-        if want(&r) || Instant::now() > end {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn monitor_connections(pg: &Postgres) -> u64 {
@@ -100,10 +73,11 @@ async fn primary_is_ready_until_read_only() {
         ("postgresql.replication.clients", Some("streaming")),
         ("postgresql.read_only", None),
     ] {
-        assert!(metric(&r, name, attr).is_some(), "{name} {attr:?} missing");
+        assert!(r.metric(name, attr).is_some(), "{name} {attr:?} missing");
     }
     assert_eq!(
-        metric(&r, "postgresql.role", Some("primary")).map(|m| m.value),
+        r.metric("postgresql.role", Some("primary"))
+            .map(|m| m.value),
         Some(1.0)
     );
     assert!(r.start_unix_nanos > 0 && r.start_unix_nanos <= r.at_unix_nanos);
@@ -116,7 +90,12 @@ async fn primary_is_ready_until_read_only() {
         "SELECT pg_reload_conf()",
     ])
     .await;
-    let r = until(&check, Duration::from_secs(10), |r| !r.verdict.ready.ok).await;
+    let r = until(
+        || check.check(),
+        Duration::from_secs(10),
+        |r| !r.verdict.ready.ok,
+    )
+    .await;
     show("read-only primary", &r);
     assert!(r.verdict.live.ok, "{}", r.verdict);
     assert_eq!(
@@ -128,7 +107,12 @@ async fn primary_is_ready_until_read_only() {
         "SELECT pg_reload_conf()",
     ])
     .await;
-    let r = until(&check, Duration::from_secs(10), |r| r.verdict.ready.ok).await;
+    let r = until(
+        || check.check(),
+        Duration::from_secs(10),
+        |r| r.verdict.ready.ok,
+    )
+    .await;
     assert!(r.verdict.ready.ok, "{}", r.verdict);
 
     // A long transaction degrades, never fails.
@@ -136,9 +120,11 @@ async fn primary_is_ready_until_read_only() {
     trx.batch_execute("BEGIN; SELECT txid_current()")
         .await
         .expect("open a transaction");
-    let r = until(&check, Duration::from_secs(10), |r| {
-        !r.verdict.degraded.is_empty()
-    })
+    let r = until(
+        || check.check(),
+        Duration::from_secs(10),
+        |r| !r.verdict.degraded.is_empty(),
+    )
     .await;
     show("long transaction", &r);
     assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
@@ -192,7 +178,7 @@ async fn standby_ready_paused_and_cut_off() {
     let check = check_for(&standby, |c| c.max_replica_lag = Duration::from_secs(1));
     let wait = Duration::from_secs(20);
 
-    let r = until(&check, wait, |r| r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| r.verdict.ready.ok).await;
     show("standby", &r);
     assert!(r.verdict.ready.ok, "{}", r.verdict);
     let ready = r.verdict.ready.summary();
@@ -201,29 +187,39 @@ async fn standby_ready_paused_and_cut_off() {
         "{ready}"
     );
     assert_eq!(
-        metric(&r, "postgresql.role", Some("standby")).map(|m| m.value),
+        r.metric("postgresql.role", Some("standby"))
+            .map(|m| m.value),
         Some(1.0)
     );
     assert_eq!(
-        metric(&r, "postgresql.replica.lag_known", None).map(|m| m.value),
+        r.metric("postgresql.replica.lag_known", None)
+            .map(|m| m.value),
         Some(1.0)
     );
     assert_eq!(
-        metric(&r, "postgresql.wal_receiver.streaming", None).map(|m| m.value),
+        r.metric("postgresql.wal_receiver.streaming", None)
+            .map(|m| m.value),
         Some(1.0)
     );
     let on_primary = check_for(&primary, |_| {});
-    let r = until(&on_primary, wait, |r| {
-        metric(r, "postgresql.replication.clients", Some("streaming")).map(|m| m.value) == Some(1.0)
-    })
+    let r = until(
+        || on_primary.check(),
+        wait,
+        |r| {
+            r.metric("postgresql.replication.clients", Some("streaming"))
+                .map(|m| m.value)
+                == Some(1.0)
+        },
+    )
     .await;
     show("primary with a standby", &r);
     assert!(
-        metric(&r, "postgresql.replication.data_delay", None).is_some(),
+        r.metric("postgresql.replication.data_delay", None)
+            .is_some(),
         "{:?}",
         r.metrics
     );
-    assert!(metric(&r, "postgresql.wal.lag", Some("replay")).is_some());
+    assert!(r.metric("postgresql.wal.lag", Some("replay")).is_some());
     on_primary.close().await;
 
     // Replay paused while the primary writes: lag grows past the limit
@@ -241,7 +237,7 @@ async fn standby_ready_paused_and_cut_off() {
     }
     standby.exec(&["SELECT pg_wal_replay_pause()"]).await;
     primary.exec(&["INSERT INTO t VALUES (2)"]).await;
-    let r = until(&check, wait, |r| !r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| !r.verdict.ready.ok).await;
     show("paused standby", &r);
     assert!(r.verdict.live.ok, "{}", r.verdict);
     let why = r.verdict.ready.summary();
@@ -251,23 +247,25 @@ async fn standby_ready_paused_and_cut_off() {
         "{why}"
     );
     assert_eq!(
-        metric(&r, "postgresql.replica.replay_paused", None).map(|m| m.value),
+        r.metric("postgresql.replica.replay_paused", None)
+            .map(|m| m.value),
         Some(1.0)
     );
     standby.exec(&["SELECT pg_wal_replay_resume()"]).await;
-    let r = until(&check, wait, |r| r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| r.verdict.ready.ok).await;
     show("resumed standby", &r);
     assert!(r.verdict.ready.ok, "{}", r.verdict);
 
     // The primary goes away: the receiver stops streaming.
     primary.stop();
-    let r = until(&check, wait, |r| !r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| !r.verdict.ready.ok).await;
     show("standby without primary", &r);
     assert!(r.verdict.live.ok, "{}", r.verdict);
     let why = r.verdict.ready.summary();
     assert!(why.contains("WAL receiver"), "{why}");
     assert_eq!(
-        metric(&r, "postgresql.wal_receiver.streaming", None).map(|m| m.value),
+        r.metric("postgresql.wal_receiver.streaming", None)
+            .map(|m| m.value),
         Some(0.0)
     );
     check.close().await;
@@ -397,7 +395,12 @@ async fn silent_listener_and_frozen_server_time_out() {
         );
     }
     pg.signal("CONT");
-    let r = until(&check, Duration::from_secs(10), |r| r.verdict.ready.ok).await;
+    let r = until(
+        || check.check(),
+        Duration::from_secs(10),
+        |r| r.verdict.ready.ok,
+    )
+    .await;
     show("thawed server", &r);
     assert!(r.verdict.ready.ok, "{}", r.verdict);
     assert!(

@@ -1,13 +1,14 @@
 //! The Redis check against real servers (see `testing::redis`) and against
 //! endpoints that fail in the ways networks (and impostors) fail.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{RedisCheck, RedisConfig, Secret};
-use crate::health::report::{MetricValue, Report};
+
 use crate::testing::redis::Redis;
+use crate::testing::report::{show, until};
 
 fn check_on(port: u16, edit: impl FnOnce(&mut RedisConfig)) -> RedisCheck {
     let mut cfg = RedisConfig {
@@ -16,33 +17,6 @@ fn check_on(port: u16, edit: impl FnOnce(&mut RedisConfig)) -> RedisCheck {
     };
     edit(&mut cfg);
     RedisCheck::with_secret(cfg, None).expect("valid config")
-}
-
-fn metric<'a>(r: &'a Report, name: &str, attr: Option<&str>) -> Option<&'a MetricValue> {
-    r.metrics.iter().find(|m| {
-        m.def.name == name && attr.is_none_or(|a| m.attributes.iter().any(|(_, v)| v == a))
-    })
-}
-
-fn show(label: &str, r: &Report) {
-    println!(
-        "{label}: {} in {:.1} ms, {} commands: {}",
-        r.target,
-        r.duration.as_secs_f64() * 1000.0,
-        r.operations,
-        r.verdict
-    );
-}
-
-async fn until(check: &RedisCheck, limit: Duration, want: impl Fn(&Report) -> bool) -> Report {
-    let end = Instant::now() + limit;
-    loop {
-        let r = check.check().await;
-        if want(&r) || Instant::now() > end {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn info_field(redis: &Redis, name: &str) -> f64 {
@@ -75,10 +49,10 @@ async fn master_is_ready_and_degraded_near_maxmemory() {
         ("redis.slaves.connected", None),
         ("redis.keyspace.hits", None),
     ] {
-        assert!(metric(&r, name, attr).is_some(), "{name} {attr:?} missing");
+        assert!(r.metric(name, attr).is_some(), "{name} {attr:?} missing");
     }
     assert_eq!(
-        metric(&r, "redis.role", Some("primary")).map(|m| m.value),
+        r.metric("redis.role", Some("primary")).map(|m| m.value),
         Some(1.0)
     );
     assert!(r.start_unix_nanos > 0 && r.start_unix_nanos <= r.at_unix_nanos);
@@ -102,7 +76,9 @@ async fn master_is_ready_and_degraded_near_maxmemory() {
             .contains(&format!("of maxmemory {max}, over 80%")),
         "{memory}"
     );
-    let util = metric(&r, "redis.memory.utilization", None).expect("utilization");
+    let util = r
+        .metric("redis.memory.utilization", None)
+        .expect("utilization");
     assert!(util.value > 0.8 && util.value < 1.0, "{}", util.value);
 }
 
@@ -112,7 +88,7 @@ async fn replica_ready_until_its_master_dies() {
     let replica = Redis::replica_of(&master, &[]).await;
     let check = check_on(replica.port, |_| {});
     let wait = Duration::from_secs(20);
-    let r = until(&check, wait, |r| r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| r.verdict.ready.ok).await;
     show("replica", &r);
     assert!(r.verdict.ready.ok, "{}", r.verdict);
     let ready = r.verdict.ready.summary();
@@ -122,16 +98,16 @@ async fn replica_ready_until_its_master_dies() {
         "{ready}"
     );
     assert_eq!(
-        metric(&r, "redis.role", Some("replica")).map(|m| m.value),
+        r.metric("redis.role", Some("replica")).map(|m| m.value),
         Some(1.0)
     );
     assert_eq!(
-        metric(&r, "redis.replication.link.up", None).map(|m| m.value),
+        r.metric("redis.replication.link.up", None).map(|m| m.value),
         Some(1.0)
     );
 
     master.kill();
-    let r = until(&check, wait, |r| !r.verdict.ready.ok).await;
+    let r = until(|| check.check(), wait, |r| !r.verdict.ready.ok).await;
     show("replica without master", &r);
     assert!(r.verdict.live.ok, "{}", r.verdict);
     let why = r.verdict.ready.summary();
@@ -140,10 +116,10 @@ async fn replica_ready_until_its_master_dies() {
         "{why}"
     );
     assert_eq!(
-        metric(&r, "redis.replication.link.up", None).map(|m| m.value),
+        r.metric("redis.replication.link.up", None).map(|m| m.value),
         Some(0.0)
     );
-    assert!(metric(&r, "redis.replication.link.last_io", None).is_some());
+    assert!(r.metric("redis.replication.link.last_io", None).is_some());
 }
 
 #[tokio::test]
