@@ -280,22 +280,6 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
     Ok(kind)
 }
 
-/// The kind's timeout, for the staleness bound.
-fn timeout_of(kind: &KindConfig) -> Duration {
-    [
-        kind.mysql.as_ref().map(|c| c.timeout),
-        kind.http.as_ref().map(|c| c.timeout),
-        kind.tcp.as_ref().map(|c| c.timeout),
-        kind.dns.as_ref().map(|c| c.timeout),
-        kind.postgres.as_ref().map(|c| c.timeout),
-        kind.redis.as_ref().map(|c| c.timeout),
-    ]
-    .into_iter()
-    .flatten()
-    .next()
-    .unwrap_or(Duration::from_secs(5))
-}
-
 /// Runs the sidecar until SIGINT/SIGTERM.
 pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
     let kind = kind_config(&args, &file)?;
@@ -309,7 +293,8 @@ pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
     let check = Arc::new(kind.build().map_err(|e| anyhow::anyhow!("adapt: {e}"))?);
     let name = format!("{:?}", args.kind).to_ascii_lowercase();
     // Three missed runs (or one run stuck past its timeout twice) make the result stale.
-    let cache = ProbeCache::new(cfg.interval * 3 + timeout_of(&kind) * 2);
+    let cache =
+        ProbeCache::new(cfg.interval * 3 + kind.timeout().unwrap_or(Duration::from_secs(5)) * 2);
     let latest: Arc<RwLock<Option<Report>>> = Arc::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let registry = prometheus::Registry::new();

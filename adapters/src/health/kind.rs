@@ -70,6 +70,21 @@ impl KindConfig {
         out
     }
 
+    /// The per-call timeout of the (first) kind set, for staleness bounds.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        [
+            self.mysql.as_ref().map(|c| c.timeout),
+            self.postgres.as_ref().map(|c| c.timeout),
+            self.redis.as_ref().map(|c| c.timeout),
+            self.http.as_ref().map(|c| c.timeout),
+            self.tcp.as_ref().map(|c| c.timeout),
+            self.dns.as_ref().map(|c| c.timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    }
+
     /// Whether no kind is set.
     pub fn is_empty(&self) -> bool {
         self.set().is_empty()
