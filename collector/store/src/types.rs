@@ -1,11 +1,42 @@
 //! The plain data types that flow in and out of the store.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A series identity: label pairs sorted by name, unique names, `__name__`
 /// included. Sorted order makes equality and hashing canonical.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Labels(Vec<(String, String)>);
+///
+/// The pairs are shared behind an `Arc` because a label set is copied far
+/// more often than it is built: every read hands out the series' labels and
+/// a range query carries them through every step, so a clone must be a
+/// reference-count increment, not a copy of every string.
+#[derive(Clone, Debug, Default, Hash)]
+pub struct Labels(Arc<[(String, String)]>);
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Labels) -> bool {
+        // Clones of one set share their pairs; only distinct sets need comparing.
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Eq for Labels {}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Labels) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Labels {
+    fn cmp(&self, other: &Labels) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
 
 impl Labels {
     /// Builds a canonical label set: sorts by name, drops pairs with an empty
@@ -22,7 +53,7 @@ impl Labels {
                 _ => out.push((k, v)),
             }
         }
-        Labels(out)
+        Labels(out.into())
     }
 
     /// The value of label `name`, if present.
