@@ -7,6 +7,7 @@ mod meta;
 mod params;
 mod prom;
 mod query;
+mod result_json;
 mod tempo;
 mod time;
 

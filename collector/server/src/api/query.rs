@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value as Json, json};
-use sextant_promql::{Engine, EngineConfig, QueryError, QueryResult, Value, format_sample_value};
+use sextant_promql::{Engine, EngineConfig, QueryError, QueryResult};
 use sextant_store::Store;
 use tokio::sync::Semaphore;
 
 use super::params::Params;
-use super::prom::{ApiError, labels_json, now_ms, time_param};
+use super::prom::{ApiError, now_ms, time_param};
 use super::time::parse_duration_ms;
 use crate::{Collector, QueryConfig};
 
@@ -133,55 +132,11 @@ pub async fn range(State(c): State<Collector>, p: Params) -> Response {
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// A timestamp in the float seconds Prometheus's JSON uses.
-fn time_json(ms: i64) -> Json {
-    if ms % 1000 == 0 {
-        json!(ms / 1000)
-    } else {
-        json!(ms as f64 / 1000.0)
-    }
-}
-
-/// The success envelope with `data` and, when there are any, `warnings`.
+/// The success answer, encoded without an intermediate JSON tree.
 fn render(result: QueryResult) -> Response {
-    let data = match result.value {
-        Value::Scalar { t, v } => {
-            json!({"resultType": "scalar", "result": [time_json(t), format_sample_value(v)]})
-        }
-        Value::String { t, v } => json!({"resultType": "string", "result": [time_json(t), v]}),
-        Value::Vector(samples) => json!({
-            "resultType": "vector",
-            "result": samples
-                .iter()
-                .map(|s| json!({"metric": labels_json(&s.labels), "value": [time_json(s.t), format_sample_value(s.v)]}))
-                .collect::<Vec<_>>(),
-        }),
-        Value::Matrix(series) => json!({
-            "resultType": "matrix",
-            "result": series
-                .iter()
-                .map(|s| json!({
-                    "metric": labels_json(&s.labels),
-                    "values": s.samples.iter().map(|x| json!([time_json(x.t), format_sample_value(x.v)])).collect::<Vec<_>>(),
-                }))
-                .collect::<Vec<_>>(),
-        }),
-    };
-    let mut body = json!({"status": "success", "data": data});
-    if !result.warnings.is_empty() {
-        body["warnings"] = json!(result.warnings);
-    }
-    axum::Json(body).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_as_prometheus_writes_them() {
-        assert_eq!(time_json(1_500), json!(1.5));
-        assert_eq!(time_json(2_000), json!(2));
-        assert_eq!(time_json(-500), json!(-0.5));
-    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        super::result_json::encode(&result),
+    )
+        .into_response()
 }
