@@ -46,6 +46,8 @@ impl Default for EngineConfig {
 #[derive(Debug, Clone)]
 pub struct Engine {
     cfg: EngineConfig,
+    /// Off only in tests that check the fast paths against the general path.
+    fast_paths: bool,
 }
 
 impl Default for Engine {
@@ -57,7 +59,17 @@ impl Default for Engine {
 impl Engine {
     /// An engine with these limits.
     pub fn new(cfg: EngineConfig) -> Engine {
-        Engine { cfg }
+        Engine {
+            cfg,
+            fast_paths: true,
+        }
+    }
+
+    /// The same engine with the fast paths off, so tests can compare.
+    #[cfg(test)]
+    pub(crate) fn without_fast_paths(mut self) -> Engine {
+        self.fast_paths = false;
+        self
     }
 
     /// Evaluates `expr` at `t_ms` (an instant query). Vectors come back
@@ -81,6 +93,7 @@ impl Engine {
         let deadline = self.deadline();
         let ast = parse(expr)?;
         let mut ev = Evaluator::new(t_ms, t_ms, self.lookback(), self.cfg.max_samples, deadline);
+        ev.fast_paths = self.fast_paths;
         ev.preload(q, &ast, t_ms, t_ms)?;
         let value = match ev.eval(&ast, t_ms)? {
             Val::Scalar(v) => Value::Scalar { t: t_ms, v },
@@ -176,6 +189,7 @@ impl Engine {
             self.cfg.max_samples,
             deadline,
         );
+        ev.fast_paths = self.fast_paths;
         ev.preload(q, &ast, start_ms, end_ms)?;
         let mut series: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
         let mut t = start_ms;

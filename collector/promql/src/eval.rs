@@ -10,7 +10,7 @@ use promql_parser::parser::{Expr, MatrixSelector, VectorSelector};
 use sextant_store::SeriesSamples;
 
 use crate::error::QueryError;
-use crate::fastpath::AggPlan;
+use crate::fastpath::Plan;
 use crate::labels;
 use crate::selector;
 use crate::subquery::SubqueryCache;
@@ -40,8 +40,11 @@ pub(crate) struct Evaluator {
     warnings: Vec<String>,
     /// Inner subquery results by subquery node and step time.
     subquery_cache: HashMap<usize, SubqueryCache>,
-    /// Per aggregation node, its fast-path plan (`None`: not applicable).
-    pub agg_plans: HashMap<usize, Option<Rc<AggPlan>>>,
+    /// Per fast-path node, its plan (`None`: not applicable).
+    pub plans: HashMap<usize, Option<Rc<Plan>>>,
+    /// Whether the fast paths may be taken; off only to test them against
+    /// the general path.
+    pub fast_paths: bool,
 }
 
 impl Evaluator {
@@ -64,7 +67,8 @@ impl Evaluator {
             step: 0,
             warnings: Vec::new(),
             subquery_cache: HashMap::new(),
-            agg_plans: HashMap::new(),
+            plans: HashMap::new(),
+            fast_paths: true,
         }
     }
 

@@ -1,24 +1,28 @@
-//! A faster evaluation of the commonest dashboard shape, a plain
-//! aggregation over a window function of a selector
-//! (`sum by (job) (rate(x[5m]))`), which a range query repeats at every step.
+//! A faster evaluation of the commonest dashboard shapes, which a range
+//! query repeats at every step: a window function of a selector
+//! (`rate(x[5m])`, `max_over_time(x[1h])`), and a plain aggregation of one
+//! (`sum by (job) (rate(x[5m]))`) or of a bare selector (`avg by (job) (x)`).
 //!
 //! The general path builds, per step, a window per series with cloned
 //! labels, the function's output with `__name__` dropped (a rebuilt label
 //! set), a duplicate check over all of them and a group key per element.
-//! None of that depends on the step: which group a series falls in, its
-//! output labels and whether they are unique are fixed by the loaded series.
-//! So they are worked out once per query (an [`AggPlan`]) and each step only
-//! cuts windows out of the sorted samples and reduces values per group,
-//! calling the same window and reduce functions as the general path, in the
-//! same order, so answers are identical.
+//! None of that depends on the step: a series' output labels, whether they
+//! are unique and which group they fall in are fixed by the loaded series.
+//! So they are worked out once per query (a [`Plan`]) and each step only
+//! cuts windows out of the sorted samples and computes values, calling the
+//! same window and reduce functions as the general path, in the same order,
+//! so answers are identical.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use promql_parser::parser::token::{
     T_AVG, T_COUNT, T_GROUP, T_MAX, T_MIN, T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM,
 };
-use promql_parser::parser::{AggregateExpr, Expr, LabelModifier, MatrixSelector};
+use promql_parser::parser::{
+    AggregateExpr, Call, Expr, LabelModifier, MatrixSelector, VectorSelector,
+};
 use sextant_store::{Labels, Sample, SeriesSamples};
 
 use crate::aggregate::reduce;
@@ -29,14 +33,55 @@ use crate::labels as lbl;
 use crate::selector::{duration_ms, ref_time};
 use crate::value::{Elem, is_stale};
 
-/// What one aggregation node needs at every step, computed once per query.
-pub(crate) struct AggPlan {
-    /// Group index per loaded series, in the selector's series order.
-    group_of: Vec<usize>,
-    /// Each group's output labels.
-    groups: Vec<Labels>,
+/// What one fast-path node needs at every step, computed once per query.
+pub(crate) struct Plan {
+    /// Output index per loaded series, in the selector's series order: its
+    /// group for an aggregation, the series itself for a bare call.
+    out_of: Vec<usize>,
+    /// Each output's labels.
+    outs: Vec<Labels>,
     /// Series holding stale markers, whose windows must be filtered.
     stale: Vec<bool>,
+    /// Per series, where the previous step's window started and ended.
+    /// Steps mostly move forward by a few samples, so seeking from here
+    /// reads only the new samples instead of binary-searching the whole
+    /// series, which for thousands of series was mostly cache misses.
+    cursors: RefCell<Vec<(usize, usize)>>,
+}
+
+/// The per-series input a fast-path node reads.
+#[derive(Clone, Copy)]
+enum Input<'e> {
+    /// `f(sel[range])` for a function of the window alone.
+    Window(&'static str, &'e MatrixSelector),
+    /// A bare instant selector.
+    Instant(&'e VectorSelector),
+}
+
+impl<'e> Input<'e> {
+    fn of(e: &'e Expr) -> Option<Input<'e>> {
+        match unparen(e) {
+            Expr::Call(c) => window_shape(c).map(|(name, ms)| Input::Window(name, ms)),
+            Expr::VectorSelector(vs) => Some(Input::Instant(vs)),
+            _ => None,
+        }
+    }
+
+    fn selector(self) -> &'e VectorSelector {
+        match self {
+            Input::Window(_, ms) => &ms.vs,
+            Input::Instant(vs) => vs,
+        }
+    }
+
+    /// Whether the input's values carry the series' `__name__` (a raw
+    /// sample does; most functions drop it).
+    fn keeps_name(self) -> bool {
+        match self {
+            Input::Window(name, _) => over_time::is_window_fn(name) && over_time::keeps_name(name),
+            Input::Instant(_) => true,
+        }
+    }
 }
 
 /// Evaluates `a` at `t` when it has the supported shape, else `None` (the
@@ -49,6 +94,9 @@ pub(crate) fn aggregate(
     param: Option<f64>,
     t: i64,
 ) -> Result<Option<Vec<Elem>>, QueryError> {
+    if !ev.fast_paths {
+        return Ok(None);
+    }
     // Operators reducing a group's values to one number; the others keep
     // or label individual elements.
     if !matches!(
@@ -57,69 +105,31 @@ pub(crate) fn aggregate(
     ) {
         return Ok(None);
     }
-    let Some((name, ms)) = shape(&a.expr) else {
+    let Some(input) = Input::of(&a.expr) else {
         return Ok(None);
     };
-    let key = a as *const AggregateExpr as usize;
-    let plan = match ev.agg_plans.get(&key) {
-        Some(p) => p.clone(),
-        None => {
-            let p = plan(ev.series(&ms.vs), a, name).map(Rc::new);
-            ev.agg_plans.insert(key, p.clone());
-            p
-        }
-    };
-    let Some(plan) = plan else {
+    let Some(plan) = plan_for(
+        ev,
+        a as *const AggregateExpr as usize,
+        |series| group_plan(series, a, input.keeps_name()),
+        input,
+    ) else {
         return Ok(None);
     };
-    let ref_t = ref_time(&ms.vs.at, &ms.vs.offset, t, ev.start, ev.end);
-    let range = duration_ms(&ms.range);
-    let lo = ref_t.saturating_sub(range);
-    let is_rate = rate::is_window_fn(name);
-    let mut values: Vec<Vec<f64>> = vec![Vec::new(); plan.groups.len()];
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); plan.outs.len()];
     // Groups in order of first appearance, as the general path orders them.
     let mut order: Vec<usize> = Vec::new();
-    let mut held = 0usize;
-    let mut scratch: Vec<Sample> = Vec::new();
-    for (i, s) in ev.series(&ms.vs).iter().enumerate() {
-        // The left-open window (lo, ref_t], as `selector::window` cuts it.
-        let from = s.samples.partition_point(|p| p.t <= lo);
-        let to = s.samples.partition_point(|p| p.t <= ref_t).max(from);
-        let Some(raw) = s.samples.get(from..to) else {
-            continue;
-        };
-        let w: &[Sample] = if plan.stale.get(i).copied().unwrap_or(true) {
-            scratch.clear();
-            scratch.extend(raw.iter().filter(|p| !is_stale(p.v)).copied());
-            &scratch
-        } else {
-            raw
-        };
-        // Empty windows are dropped before the function sees them.
-        if w.is_empty() {
-            continue;
-        }
-        held = held.saturating_add(w.len());
-        let v = if is_rate {
-            rate::window_value(name, w, ref_t, range)
-        } else {
-            over_time::window_value(name, w)
-        };
-        let (Some(v), Some(&g)) = (v, plan.group_of.get(i)) else {
-            continue;
-        };
+    each_value(ev, input, &plan, t, |g, v, _| {
         if let Some(group) = values.get_mut(g) {
             if group.is_empty() {
                 order.push(g);
             }
             group.push(v);
         }
-    }
-    // The windows count against the sample limit as the general path's do.
-    ev.hold(held)?;
+    })?;
     let mut out = Vec::with_capacity(order.len());
     for g in order {
-        let (Some(labels), Some(vals)) = (plan.groups.get(g), values.get_mut(g)) else {
+        let (Some(labels), Some(vals)) = (plan.outs.get(g), values.get_mut(g)) else {
             continue;
         };
         out.push(Elem {
@@ -131,12 +141,157 @@ pub(crate) fn aggregate(
     Ok(Some(out))
 }
 
-/// The window function and its selector when `e` is `f(sel[range])` for a
-/// function of the window alone.
-fn shape(e: &Expr) -> Option<(&'static str, &MatrixSelector)> {
-    let Expr::Call(c) = unparen(e) else {
-        return None;
+/// Evaluates a bare window function of a selector (`max_over_time(x[1h])`)
+/// at `t` when it has that shape, else `None`.
+pub(crate) fn call(ev: &mut Evaluator, c: &Call, t: i64) -> Result<Option<Vec<Elem>>, QueryError> {
+    if !ev.fast_paths {
+        return Ok(None);
+    }
+    let Some((name, ms)) = window_shape(c) else {
+        return Ok(None);
     };
+    let input = Input::Window(name, ms);
+    let Some(plan) = plan_for(
+        ev,
+        c as *const Call as usize,
+        |series| series_plan(series, input.keeps_name()),
+        input,
+    ) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    each_value(ev, input, &plan, t, |i, v, ts| {
+        if let Some(labels) = plan.outs.get(i) {
+            out.push(Elem {
+                labels: labels.clone(),
+                v,
+                ts,
+            });
+        }
+    })?;
+    Ok(Some(out))
+}
+
+/// The node's plan, made on first use and kept for the query's other steps.
+fn plan_for(
+    ev: &mut Evaluator,
+    key: usize,
+    make: impl FnOnce(&[SeriesSamples]) -> Option<Plan>,
+    input: Input<'_>,
+) -> Option<Rc<Plan>> {
+    if let Some(p) = ev.plans.get(&key) {
+        return p.clone();
+    }
+    let p = make(ev.series(input.selector())).map(Rc::new);
+    ev.plans.insert(key, p.clone());
+    p
+}
+
+/// Calls `f(output index, value, timestamp)` for every series with a value
+/// at `t`, in series order, as the general path would produce them.
+fn each_value(
+    ev: &mut Evaluator,
+    input: Input<'_>,
+    plan: &Plan,
+    t: i64,
+    mut f: impl FnMut(usize, f64, i64),
+) -> Result<(), QueryError> {
+    let vs = input.selector();
+    let ref_t = ref_time(&vs.at, &vs.offset, t, ev.start, ev.end);
+    match input {
+        Input::Instant(_) => {
+            // The latest sample in (ref_t - lookback, ref_t], unless stale,
+            // as `selector::instant` picks it.
+            let lo = ref_t.saturating_sub(ev.lookback);
+            let mut cursors = plan.cursors.borrow_mut();
+            for (i, s) in ev.series(vs).iter().enumerate() {
+                let Some(cur) = cursors.get_mut(i) else {
+                    continue;
+                };
+                let idx = seek(&s.samples, cur.1, ref_t);
+                cur.1 = idx;
+                let Some(p) = idx.checked_sub(1).and_then(|k| s.samples.get(k)) else {
+                    continue;
+                };
+                if p.t > lo && !is_stale(p.v) {
+                    if let Some(&o) = plan.out_of.get(i) {
+                        f(o, p.v, p.t);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Input::Window(name, ms) => {
+            let range = duration_ms(&ms.range);
+            let lo = ref_t.saturating_sub(range);
+            let is_rate = rate::is_window_fn(name);
+            let mut held = 0usize;
+            let mut scratch: Vec<Sample> = Vec::new();
+            let mut cursors = plan.cursors.borrow_mut();
+            for (i, s) in ev.series(vs).iter().enumerate() {
+                let Some(cur) = cursors.get_mut(i) else {
+                    continue;
+                };
+                // The left-open window (lo, ref_t], as `selector::window` cuts it.
+                let from = seek(&s.samples, cur.0, lo);
+                let to = seek(&s.samples, cur.1.max(from), ref_t);
+                *cur = (from, to);
+                let Some(raw) = s.samples.get(from..to) else {
+                    continue;
+                };
+                let w: &[Sample] = if plan.stale.get(i).copied().unwrap_or(true) {
+                    scratch.clear();
+                    scratch.extend(raw.iter().filter(|p| !is_stale(p.v)).copied());
+                    &scratch
+                } else {
+                    raw
+                };
+                // Empty windows are dropped before the function sees them.
+                if w.is_empty() {
+                    continue;
+                }
+                held = held.saturating_add(w.len());
+                let v = if is_rate {
+                    rate::window_value(name, w, ref_t, range)
+                } else {
+                    over_time::window_value(name, w)
+                };
+                if let (Some(v), Some(&o)) = (v, plan.out_of.get(i)) {
+                    f(o, v, t);
+                }
+            }
+            drop(cursors);
+            // The windows count against the sample limit as the general path's do.
+            ev.hold(held)
+        }
+    }
+}
+
+/// The number of samples at or before `bound` (`partition_point(t <= bound)`),
+/// searched from `hint`, the answer for a nearby earlier bound: a few steps
+/// forward are scanned, anything further or backwards is binary-searched.
+fn seek(s: &[Sample], hint: usize, bound: i64) -> usize {
+    let hint = hint.min(s.len());
+    if hint > 0 && s.get(hint - 1).is_some_and(|p| p.t > bound) {
+        return s
+            .get(..hint)
+            .map_or(0, |head| head.partition_point(|p| p.t <= bound));
+    }
+    let mut i = hint;
+    for _ in 0..8 {
+        match s.get(i) {
+            Some(p) if p.t <= bound => i += 1,
+            _ => return i,
+        }
+    }
+    i + s
+        .get(i..)
+        .map_or(0, |tail| tail.partition_point(|p| p.t <= bound))
+}
+
+/// The window function and its selector when `c` is `f(sel[range])` for a
+/// function of the window alone.
+fn window_shape(c: &Call) -> Option<(&'static str, &MatrixSelector)> {
     let name = c.func.name;
     if !(rate::is_window_fn(name) || over_time::is_window_fn(name)) {
         return None;
@@ -150,16 +305,10 @@ fn shape(e: &Expr) -> Option<(&'static str, &MatrixSelector)> {
     }
 }
 
-/// Groups the loaded series as the general path would group the function's
-/// output; `None` when two outputs would share a label set, where the
-/// general path must raise its error at the steps where both are present.
-fn plan(series: &[SeriesSamples], a: &AggregateExpr, name: &str) -> Option<AggPlan> {
-    let (on, names) = match &a.modifier {
-        Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
-        Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
-        None => (true, Vec::new()),
-    };
-    let keep_name = over_time::is_window_fn(name) && over_time::keeps_name(name);
+/// Each series' output labels; `None` when two would share a label set,
+/// where the general path must raise its error at the steps where both are
+/// present.
+fn output_labels(series: &[SeriesSamples], keep_name: bool) -> Option<Vec<Labels>> {
     let out: Vec<Labels> = series
         .iter()
         .map(|s| {
@@ -170,28 +319,69 @@ fn plan(series: &[SeriesSamples], a: &AggregateExpr, name: &str) -> Option<AggPl
             }
         })
         .collect();
-    if lbl::has_duplicates(out.iter()) {
-        return None;
-    }
+    (!lbl::has_duplicates(out.iter())).then_some(out)
+}
+
+fn stale_flags(series: &[SeriesSamples]) -> Vec<bool> {
+    series
+        .iter()
+        .map(|s| s.samples.iter().any(|p| is_stale(p.v)))
+        .collect()
+}
+
+/// A bare call's plan: one output per series.
+fn series_plan(series: &[SeriesSamples], keep_name: bool) -> Option<Plan> {
+    let outs = output_labels(series, keep_name)?;
+    Some(Plan {
+        out_of: (0..outs.len()).collect(),
+        outs,
+        stale: stale_flags(series),
+        cursors: RefCell::new(vec![(0, 0); series.len()]),
+    })
+}
+
+/// Groups the loaded series as the general path would group the input's
+/// output.
+fn group_plan(series: &[SeriesSamples], a: &AggregateExpr, keep_name: bool) -> Option<Plan> {
+    let (on, names) = match &a.modifier {
+        Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
+        Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
+        None => (true, Vec::new()),
+    };
+    let out = output_labels(series, keep_name)?;
     let mut index: HashMap<Vec<(String, String)>, usize> = HashMap::new();
-    let mut groups = Vec::new();
-    let group_of = out
+    let mut outs = Vec::new();
+    let out_of = out
         .iter()
         .map(|l| {
             let key = lbl::signature(l, on, &names);
             *index.entry(key).or_insert_with_key(|k| {
-                groups.push(Labels::from_pairs(k.clone()));
-                groups.len() - 1
+                outs.push(Labels::from_pairs(k.clone()));
+                outs.len() - 1
             })
         })
         .collect();
-    let stale = series
-        .iter()
-        .map(|s| s.samples.iter().any(|p| is_stale(p.v)))
-        .collect();
-    Some(AggPlan {
-        group_of,
-        groups,
-        stale,
+    Some(Plan {
+        out_of,
+        outs,
+        stale: stale_flags(series),
+        cursors: RefCell::new(vec![(0, 0); series.len()]),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seek_agrees_with_a_full_search_from_any_hint() {
+        let s: Vec<Sample> = (0..40).map(|i| Sample { t: i * 10, v: 0.0 }).collect();
+        for bound in [-5, 0, 5, 10, 95, 200, 385, 390, 391, 1000] {
+            let want = s.partition_point(|p| p.t <= bound);
+            for hint in [0, 1, 3, 12, 20, 39, 40, 99] {
+                assert_eq!(seek(&s, hint, bound), want, "bound {bound} hint {hint}");
+            }
+        }
+        assert_eq!(seek(&[], 3, 10), 0);
+    }
 }

@@ -67,10 +67,18 @@ pub(crate) fn call(ev: &mut Evaluator, c: &Call, t: i64) -> Result<Val, QueryErr
             labels::sort(ev, name, &args, t)
         }
         "rate" | "increase" | "delta" | "irate" | "idelta" | "deriv" | "predict_linear"
-        | "resets" | "changes" => rate::call(ev, name, &args, t),
+        | "resets" | "changes" => {
+            if let Some(out) = crate::fastpath::call(ev, c, t)? {
+                return Ok(Val::Vector(out));
+            }
+            rate::call(ev, name, &args, t)
+        }
         "avg_over_time" | "min_over_time" | "max_over_time" | "sum_over_time"
         | "count_over_time" | "quantile_over_time" | "stddev_over_time" | "stdvar_over_time"
         | "last_over_time" | "first_over_time" | "present_over_time" | "mad_over_time" => {
+            if let Some(out) = crate::fastpath::call(ev, c, t)? {
+                return Ok(Val::Vector(out));
+            }
             over_time::call(ev, name, &args, t)
         }
         "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
