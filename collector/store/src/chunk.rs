@@ -294,9 +294,14 @@ impl State {
                 return self.read_xor(r);
             }
         };
-        let n = self.n.checked_add(self.n_delta.checked_add(dod)?)?;
+        let n_delta = self.n_delta.checked_add(dod)?;
+        let n = self.n.checked_add(n_delta)?;
         let v = n as f64 / *POW10.get(usize::from(k))?;
-        self.observe_value(v);
+        // What `observe_value(v)` would find, known without re-deriving `n`
+        // from `v`: the encoder took this path only for exact decimals.
+        self.v_bits = v.to_bits();
+        self.n_delta = n_delta;
+        self.n = n;
         Some(v)
     }
 
@@ -415,6 +420,32 @@ impl Chunk {
     pub fn samples(&self) -> Vec<Sample> {
         decode(self.bits.bytes(), self.bits.bit_len(), self.len())
             .map_or_else(|(s, _)| s, |(s, _)| s)
+    }
+
+    /// Appends the samples with `start <= t <= end` to `out`, decoding no
+    /// further than `end`: reads of recent data stop early in the open chunk.
+    pub fn samples_between(&self, start: i64, end: i64, out: &mut Vec<Sample>) {
+        let mut r = BitReader::new(self.bits.bytes(), self.bits.bit_len());
+        let count = usize::from(self.len());
+        let Some((mut st, first)) = State::read_first(&mut r) else {
+            return;
+        };
+        let mut next = Some(first);
+        let mut read = 1;
+        while let Some(s) = next {
+            if s.t > end {
+                return;
+            }
+            if s.t >= start {
+                out.push(s);
+            }
+            next = if read < count {
+                st.read_next(&mut r)
+            } else {
+                None
+            };
+            read += 1;
+        }
     }
 
     /// Rebuilds a chunk (including its encoder state, so an open chunk can be

@@ -130,6 +130,24 @@ proptest! {
         }
         assert_bit_exact(&samples, &encode_all(&samples));
     }
+
+    /// A partial read returns exactly the full decode's samples in range.
+    #[test]
+    fn samples_between_is_a_filtered_decode(
+        steps in proptest::collection::vec((1i64..30_000, value_strategy()), 1..300),
+        from in 0i64..4_000_000,
+        len in 0i64..4_000_000,
+    ) {
+        let mut t = 0;
+        let samples: Vec<(i64, f64)> = steps.iter().map(|&(dt, v)| { t += dt; (t, v) }).collect();
+        for c in encode_all(&samples) {
+            let want: Vec<(i64, u64)> = c.samples().iter().filter(|s| s.t >= from && s.t <= from + len).map(|s| (s.t, s.v.to_bits())).collect();
+            let mut got = Vec::new();
+            c.samples_between(from, from + len, &mut got);
+            let got: Vec<(i64, u64)> = got.iter().map(|s| (s.t, s.v.to_bits())).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 }
 
 /// Tiny deterministic PRNG so the data set is reproducible without a dependency.

@@ -51,11 +51,7 @@ impl MemSeries {
             .iter()
             .filter(|c| c.max_t() >= start && c.min_t() <= end)
         {
-            out.extend(
-                c.samples()
-                    .into_iter()
-                    .filter(|s| s.t >= start && s.t <= end),
-            );
+            c.samples_between(start, end, &mut out);
         }
         out
     }
