@@ -41,6 +41,7 @@ mod functions;
 mod guard;
 mod labels;
 mod numeric;
+mod parser;
 mod selector;
 mod store;
 mod subquery;
@@ -66,6 +67,10 @@ mod subquery_tests;
 
 pub use engine::{Engine, EngineConfig, MAX_STEPS};
 pub use error::QueryError;
+/// The PromQL parser: promql-parser's AST, Prometheus's error positions.
+/// Public so the HTTP layer (`format_query`, `parse_query`, selectors)
+/// parses exactly as the engine does and reports the same errors.
+pub use parser::{ParseError, parse};
 pub use value::{QueryResult, RangeSeries, Value, VectorSample, format_sample_value};
 
 /// What the engine needs from storage. Kept this narrow so the store needs no

@@ -1,0 +1,237 @@
+//! Equivalence with promql-parser 0.11, the oracle: for every input both
+//! accept or both refuse, and where both accept the ASTs are equal. Inputs:
+//! the compatibility corpus, the hand-written cases, and generated
+//! combinations of every operator, aggregation and function.
+//!
+//! Deliberate differences (see [`DIFFERENT`]): promql-parser panics on
+//! durations `Duration` cannot hold (`offset 1e400`, `offset inf`); we
+//! refuse them with an error. The oracle's panics count as refusals.
+
+use promql_parser::parser::Expr;
+
+use super::oracle_cases::CASES;
+use super::{functions, parse};
+
+/// What promql-parser makes of `q`: `None` when it refuses (or panics).
+pub(super) fn oracle(q: &str) -> Option<Expr> {
+    quiet_oracle_panics();
+    std::panic::catch_unwind(|| promql_parser::parser::parse(q))
+        .ok()
+        .and_then(Result::ok)
+}
+
+/// Keeps promql-parser's expected panics out of the test output; any
+/// other panic is still reported by the default hook.
+fn quiet_oracle_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let theirs = info.location().is_some_and(|l| {
+                l.file().contains("promql-parser") || l.file().contains("/time.rs")
+            });
+            if !theirs {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Inputs where promql-parser panics and we answer an error.
+const DIFFERENT: &[&str] = &["x offset 1e400", "x offset inf", "x offset nan", "x[1e400]"];
+
+/// Compares us with the oracle on `q`; returns a description if we differ.
+pub(super) fn disagreement(q: &str) -> Option<String> {
+    let ours = parse(q);
+    let theirs = oracle(q);
+    match (&ours, &theirs) {
+        (Ok(a), Some(b)) if a == b => None,
+        (Err(_), None) => None,
+        _ => Some(format!(
+            "{q:?}:\n  ours:   {:?}\n  theirs: {:?}",
+            ours.as_ref().map(ToString::to_string),
+            theirs.as_ref().map(ToString::to_string)
+        )),
+    }
+}
+
+fn check_all<'a>(inputs: impl IntoIterator<Item = &'a str>) -> (usize, usize) {
+    let mut failures = Vec::new();
+    let (mut total, mut accepted) = (0, 0);
+    for q in inputs {
+        total += 1;
+        if DIFFERENT.contains(&q) {
+            assert!(parse(q).is_err(), "{q:?} must be refused");
+            continue;
+        }
+        if parse(q).is_ok() {
+            accepted += 1;
+        }
+        if let Some(d) = disagreement(q) {
+            failures.push(d);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} inputs differ from promql-parser:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    (total, accepted)
+}
+
+fn corpus(file: &str) -> Vec<String> {
+    let path = format!("{}/../../tests/promql/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| l.split('\t').next().unwrap_or(l).to_string())
+        .collect()
+}
+
+#[test]
+fn corpus_parses_as_promql_parser_parses_it() {
+    let mut lines = corpus("corpus.txt");
+    lines.extend(corpus("v3_only.txt"));
+    let (total, accepted) = check_all(lines.iter().map(String::as_str));
+    assert!(total > 340, "corpus too small: {total}");
+    // The corpus holds valid expressions only.
+    assert_eq!(accepted, total);
+}
+
+#[test]
+fn hand_written_cases_agree() {
+    let (total, accepted) = check_all(CASES.iter().copied());
+    // Both outcomes must be well represented for the test to mean anything.
+    assert!(
+        accepted > 150 && total - accepted > 150,
+        "{accepted} of {total}"
+    );
+}
+
+const OPERATORS: &[&str] = &[
+    "+", "-", "*", "/", "%", "^", "==", "!=", ">", "<", ">=", "<=", "and", "or", "unless", "atan2",
+];
+const OPERANDS: &[&str] = &["a", "1", "\"s\"", "a[5m]", "(1)", "-a", "sum(a)", "a[5m:]"];
+const MODIFIERS: &[&str] = &[
+    "",
+    "bool",
+    "on(x)",
+    "ignoring(x)",
+    "on(x) group_left",
+    "on(x) group_left(y)",
+    "ignoring(x) group_right(y)",
+    "on(x) group_right(x)",
+    "bool on(x)",
+    "bool ignoring() group_left",
+    "fill(0)",
+    "on(x) fill_left(1) fill_right(-2)",
+];
+
+#[test]
+fn every_operator_operand_and_modifier_agrees() {
+    let mut inputs = Vec::new();
+    for op in OPERATORS {
+        for m in MODIFIERS {
+            for l in OPERANDS {
+                for r in OPERANDS {
+                    inputs.push(format!("{l} {op} {m} {r}"));
+                }
+            }
+        }
+        for op2 in OPERATORS {
+            inputs.push(format!("a {op} b {op2} c"));
+            inputs.push(format!("-a {op} b {op2} -c ^ d"));
+        }
+    }
+    check_all(inputs.iter().map(String::as_str));
+}
+
+#[test]
+fn every_aggregation_agrees() {
+    let ops = [
+        "sum",
+        "avg",
+        "count",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "count_values",
+        "quantile",
+        "limitk",
+        "limit_ratio",
+    ];
+    let args = [
+        "",
+        "a",
+        "5, a",
+        "\"l\", a",
+        "a, a",
+        "1",
+        "a[5m]",
+        "0.5, a, b",
+    ];
+    let mut inputs = Vec::new();
+    for op in ops {
+        for a in args {
+            for g in ["", "by (x)", "without (x, y)", "by ()"] {
+                inputs.push(format!("{op} {g} ({a})"));
+                inputs.push(format!("{op}({a}) {g}"));
+            }
+        }
+    }
+    check_all(inputs.iter().map(String::as_str));
+}
+
+#[test]
+fn every_function_agrees() {
+    let args = [
+        "",
+        "a",
+        "a[5m]",
+        "1",
+        "\"s\"",
+        "a, 1",
+        "a[5m], 1",
+        "1, a",
+        "a, \"s\"",
+        "a, 1, 2",
+        "a, \"b\", \"c\", \"d\"",
+        "a, \"b\", \"c\", \"d\", \"e\"",
+        "0.5, a[5m]",
+        "a, a",
+        "a, \"b\", \"c\", \"d\", \"e\", \"f\"",
+    ];
+    let mut inputs = Vec::new();
+    for f in functions::names() {
+        for a in args {
+            inputs.push(format!("{f}({a})"));
+        }
+    }
+    let (total, accepted) = check_all(inputs.iter().map(String::as_str));
+    // Every function has at least one accepted form above.
+    assert!(
+        accepted >= functions::names().count(),
+        "{accepted} of {total}"
+    );
+}
+
+#[test]
+fn deep_and_long_inputs_are_bounded() {
+    let deep = "(".repeat(5_000) + "1" + &")".repeat(5_000);
+    let e = parse(&deep).expect_err("too deep");
+    assert!(e.message.contains("nests deeper"), "{e}");
+    let neg = "-".repeat(5_000) + "x";
+    assert!(parse(&neg).is_err());
+    let long = vec!["x"; 20_000].join(" + ");
+    let e = parse(&long).expect_err("too deep a tree");
+    assert!(e.message.contains("nests deeper"), "{e}");
+    let ok = vec!["x"; 900].join(" + ");
+    assert!(parse(&ok).is_ok());
+    let calls = "abs(".repeat(900) + "x" + &")".repeat(900);
+    assert!(parse(&calls).is_ok());
+}
