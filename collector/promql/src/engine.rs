@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use promql_parser::parser::token::{T_BOTTOMK, T_LIMIT_RATIO, T_LIMITK, T_TOPK};
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{self, Expr};
+use promql_parser::parser::Expr;
 use sextant_store::{Labels, Sample};
 
 use crate::Queryable;
@@ -283,17 +283,24 @@ where
     spawned.unwrap_or_else(|_| f())
 }
 
-/// Parses with promql-parser, refusing oversized input and over-deep
-/// trees, and turning a parser panic (third-party code) into a parse error.
+/// Parses with our parser (Prometheus's `line:col: parse error: …`),
+/// refusing oversized input and over-deep trees. Errors carry Prometheus's
+/// `invalid parameter "query": ` prefix, since the HTTP layer passes them
+/// on as they are. The parser never panics; were it to, the panic becomes a
+/// parse error rather than an evaluation failure.
 pub(crate) fn parse(expr: &str) -> Result<Expr, QueryError> {
-    guard::check_text(expr)?;
-    match catch_unwind(AssertUnwindSafe(|| parser::parse(expr))) {
-        Ok(Ok(ast)) => guard::check_depth(&ast).map(|()| ast),
-        // promql-parser reports no position, unlike Prometheus's "1:5: parse error: …".
-        Ok(Err(e)) => Err(QueryError::Parse(format!("parse error: {e}"))),
-        Err(_) => Err(QueryError::Parse(
-            "parse error: unparsable expression".into(),
-        )),
+    let query_param = |e: QueryError| match e {
+        QueryError::Parse(m) => QueryError::Parse(format!("invalid parameter \"query\": {m}")),
+        other => other,
+    };
+    guard::check_text(expr).map_err(query_param)?;
+    // We already run on the engine's big stack: parse in place.
+    match catch_unwind(AssertUnwindSafe(|| crate::parser::parse_in_place(expr))) {
+        Ok(Ok(ast)) => guard::check_depth(&ast).map(|()| ast).map_err(query_param),
+        Ok(Err(e)) => Err(query_param(QueryError::Parse(e.to_string()))),
+        Err(_) => Err(query_param(QueryError::Parse(
+            "parse error: internal error: parser panicked".into(),
+        ))),
     }
 }
 

@@ -80,7 +80,10 @@ fn errors_are_classified() {
             .range(&mem, "1", i64::MIN, i64::MAX, i64::MAX)
             .is_ok()
     );
-    assert!(parse.to_string().starts_with("parse error: "), "{parse}");
+    assert_eq!(
+        parse.to_string(),
+        "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+    );
     assert_eq!(QueryError::Execution("x".into()).error_type(), "execution");
     assert_eq!(QueryError::TooManySamples(1).error_type(), "execution");
     assert_eq!(QueryError::Timeout.error_type(), "timeout");

@@ -1,8 +1,10 @@
 //! Sextant's PromQL engine.
 //!
-//! Queries are parsed with `promql-parser` and evaluated here with Prometheus
-//! 3 semantics for float samples (native histograms are not stored, so the
-//! native-only functions answer empty vectors). Storage is reached through
+//! Queries are parsed by our own parser (`parser/`: promql-parser's AST and
+//! accepted language, Prometheus's error positions and messages) and
+//! evaluated here with Prometheus 3 semantics for float samples (native
+//! histograms are not stored, so the native-only functions answer empty
+//! vectors). Storage is reached through
 //! one narrow trait, [`Queryable`], so the engine can be tested against an
 //! in-memory series set and served from [`sextant_store::Store`] alike.
 //!
@@ -16,15 +18,18 @@
 //! a fast path (`fastpath.rs`) that groups the series once per query instead
 //! of rebuilding labels and groups at every step, with identical answers.
 //!
-//! Guards: expressions over 64 KiB, with more than 2,000 operators or
+//! Guards: expressions over 64 KiB, with more than 10,000 operators or
 //! nesting deeper than 1,000 levels are refused as `bad_data`; range queries
 //! over [`MAX_STEPS`] steps likewise. Parsing and evaluation run on a scoped
 //! thread with a 64 MiB (reserved, not committed) stack, and a panic there
 //! becomes an execution error.
 //!
-//! Known differences from Prometheus: parse errors carry promql-parser's
-//! message without a position; `limit_ratio` hashes labels with SipHash, not
-//! xxhash, so it picks a different (still consistent, complementary) subset;
+//! Known differences from Prometheus: parse errors carry Prometheus's
+//! `line:col: parse error:` position and, for the common errors, its exact
+//! wording, but the language accepted is promql-parser's (a few Prometheus 3
+//! forms such as expressions inside `[…]` are refused, and a few it refuses
+//! are accepted, e.g. `ln(0)`; see `parser/tests.rs`); `limit_ratio` hashes
+//! labels with SipHash, not xxhash, so it picks a different (still consistent, complementary) subset;
 //! native histograms, `fill` modifiers, `info()`, `double_exponential_smoothing`
 //! and the `ts_of_*`/`x*` experimental functions are not supported; info-level
 //! annotations (e.g. "metric might not be a counter") are not produced; the
