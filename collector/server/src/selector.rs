@@ -1,8 +1,9 @@
 //! Series and stream selectors (`{job="api", path=~"/v1/.*"}`), parsed with
-//! promql-parser (LogQL stream selectors share the syntax) into store matchers.
+//! the engine's PromQL parser (LogQL stream selectors share the syntax) into
+//! store matchers.
 
 use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::{self, Expr, VectorSelector};
+use promql_parser::parser::{Expr, VectorSelector};
 use sextant_store::{MatchOp, Matcher};
 
 /// Longest selector text we parse; longer input is refused, not parsed.
@@ -16,10 +17,12 @@ pub fn parse(text: &str) -> Result<Vec<Matcher>, String> {
             text.len()
         ));
     }
-    match parser::parse(text) {
+    match sextant_promql::parse(text) {
         Ok(Expr::VectorSelector(vs)) => matchers(&vs),
         Ok(_) => Err(format!("{text:?} is not a series selector")),
-        Err(e) => Err(format!("invalid selector {text:?}: {e}")),
+        // Prometheus's form: `1:4: parse error: …`, after the caller's
+        // `invalid parameter "match[]": `.
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -70,6 +73,10 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(parse(text).ok().map(|m| m.len()), *want, "{text}");
         }
+        assert_eq!(
+            parse("up{").expect_err("unclosed"),
+            "1:4: parse error: unexpected end of input inside braces"
+        );
         let m = parse(r#"{job=~"a|b"}"#).expect("valid");
         assert!(m[0].matches("a") && m[0].matches("b") && !m[0].matches("ab"));
     }

@@ -1,7 +1,6 @@
 //! `/api/v1/metadata` and `/api/v1/parse_query`.
 
 use axum::response::{IntoResponse, Response};
-use promql_parser::parser;
 use serde_json::json;
 
 use super::params::Params;
@@ -40,7 +39,7 @@ pub async fn metadata(p: Params) -> Response {
 pub async fn parse_query(p: Params) -> Response {
     let run = || {
         let text = p.get("query").unwrap_or("");
-        let expr = parser::parse(text)
+        let expr = sextant_promql::parse(text)
             .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
         Ok::<_, ApiError>(
             axum::Json(json!({"status": "success", "data": super::ast::translate(&expr)}))

@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use promql_parser::parser;
 use serde_json::{Value, json};
 use sextant_store::{Labels, Matcher, Store};
 
@@ -225,7 +224,7 @@ pub async fn format_query(p: Params) -> Response {
         let text = p
             .get("query")
             .ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": missing"))?;
-        let expr = parser::parse(text)
+        let expr = sextant_promql::parse(text)
             .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
         Ok::<_, ApiError>(success(json!(expr.prettify())))
     };
@@ -239,8 +238,9 @@ pub async fn query_exemplars(p: Params) -> Response {
         let text = p
             .get("query")
             .ok_or_else(|| ApiError::bad_data("invalid parameter \"query\": missing"))?;
-        parser::parse(text)
-            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+        // Prometheus answers this endpoint's parse errors without the
+        // `invalid parameter "query": ` prefix the query endpoints use.
+        sextant_promql::parse(text).map_err(|e| ApiError::bad_data(e.to_string()))?;
         time_param(&p, "start", 0)?;
         time_param(&p, "end", 0)?;
         Ok::<_, ApiError>(success(json!([])))
