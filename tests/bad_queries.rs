@@ -417,3 +417,72 @@ fn heavy_query_does_not_block_others() {
     );
     assert!(ours.alive(), "the collector exited");
 }
+
+/// Syntax and type errors answer as Prometheus does, position and wording:
+/// `400 bad_data` with `invalid parameter "query": line:col: parse error: …`.
+/// Cases cover a missing and a stray parenthesis, an unknown function, a bad
+/// matcher operator, type errors, an unterminated string, a bad duration,
+/// an error on a later line, and a multi-byte character before the error
+/// (Prometheus counts columns in bytes).
+#[test]
+fn parse_errors_match_prometheus_positions_and_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prom = Prometheus::start(&dir.path().join("prom"));
+    let mut ours = Collector::start(&dir.path().join("data"));
+    let queries = [
+        "sum(",
+        "up )",
+        "nosuchfn(up)",
+        "up{job!\"a\"}",
+        "up{job=}",
+        "up{job=\"a\" instance=\"b\"}",
+        "up{job=~\"(\"}",
+        "rate(http_requests_total)",
+        "topk(up, up)",
+        "1 and 2",
+        "1 > 2",
+        "up + on(job) group_left(job) up",
+        "\"unterminated",
+        "up[5x]",
+        "up[5m:1m:1m]",
+        "up offset foo",
+        "sum by (job) up",
+        "sum(up) offset 5m",
+        "histogram_quantile(0.9)",
+        "sum(\n  rate(http_requests_total[5m]) +\n)",
+        "\"é\" + nosuch(up)",
+        "up == bool",
+        "",
+    ];
+    let mut failures = Vec::new();
+    for q in queries {
+        let pq = format!("/api/v1/query?{}", qs(&[("query", q), ("time", "100")]));
+        let a = get(&ours.http, &pq);
+        let b = get(&prom.addr, &pq);
+        if kind(&a) != kind(&b) || kind(&a) != (400, "bad_data".to_string()) {
+            failures.push(format!(
+                "{q:?}: ours {:?}, Prometheus {:?}",
+                kind(&a),
+                kind(&b)
+            ));
+            continue;
+        }
+        let text = |x: &Answer| x.1["error"].as_str().unwrap_or_default().to_string();
+        let (ea, eb) = (text(&a), text(&b));
+        // `invalid parameter "query": 1:5: parse error: …` → `1:5`.
+        let position = |e: &str| {
+            e.split(": parse error:")
+                .next()
+                .and_then(|head| head.rsplit(": ").next())
+                .unwrap_or_default()
+                .to_string()
+        };
+        if position(&ea) != position(&eb) || position(&ea).is_empty() {
+            failures.push(format!("{q:?}: position: ours {ea:?}, Prometheus {eb:?}"));
+        } else if ea != eb {
+            failures.push(format!("{q:?}: text: ours {ea:?}, Prometheus {eb:?}"));
+        }
+    }
+    assert!(ours.alive(), "the collector exited");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
