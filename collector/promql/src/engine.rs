@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
+use promql_parser::parser::Expr;
 use promql_parser::parser::token::{T_BOTTOMK, T_LIMIT_RATIO, T_LIMITK, T_TOPK};
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::Expr;
 use sextant_store::{Labels, Sample};
 
 use crate::Queryable;
@@ -190,10 +190,27 @@ impl Engine {
             deadline,
         );
         ev.fast_paths = self.fast_paths;
-        ev.preload(q, &ast, start_ms, end_ms)?;
+        let min_steps = (slice_ms(&ast, start_ms, end_ms, self.lookback()) / step_ms).max(1);
+        let mut steps_per_slice = min_steps;
         let mut series: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
         let mut t = start_ms;
+        let mut slice_end = t;
         while t <= end_ms {
+            if t > slice_end || t == start_ms {
+                slice_end = t
+                    .saturating_add((steps_per_slice - 1).saturating_mul(step_ms))
+                    .min(end_ms);
+                ev.release();
+                ev.preload(q, &ast, t, slice_end)?;
+                // Size the next slice from this one's density.
+                steps_per_slice = match steps_per_slice
+                    .saturating_mul(SLICE_SAMPLES as i64)
+                    .checked_div(ev.loaded() as i64)
+                {
+                    Some(n) => n.max(min_steps),
+                    None => i64::MAX,
+                };
+            }
             ev.next_step()?;
             match ev.eval(&ast, t)? {
                 Val::Scalar(v) => {
@@ -252,6 +269,33 @@ impl Engine {
 
 /// Most steps a range query may have (Prometheus API's limit).
 pub const MAX_STEPS: u64 = 11_000;
+
+/// Shortest stretch of steps a range query loads at once. A range query
+/// loads and evaluates its steps in time slices so that memory follows the
+/// slice, not the whole range (a day of 4,000 series is 90 MB of decoded
+/// samples). Each slice repeats the series lookup and decodes again the
+/// chunks it shares with the previous one, so slices are kept long: the
+/// first covers this much, later ones as much as holds about
+/// [`SLICE_SAMPLES`] at the density the previous one loaded.
+const MIN_SLICE_MS: i64 = 2 * 3_600_000;
+
+/// Samples a range query aims to load per slice after the first
+/// (about 32 MB decoded).
+const SLICE_SAMPLES: usize = 2_000_000;
+
+/// How much evaluation time one slice covers: at least [`MIN_SLICE_MS`],
+/// and at least four times the widest window a step reads, so the data
+/// slices share (each reloads its first window) stays under a quarter.
+fn slice_ms(ast: &Expr, start: i64, end: i64, lookback: i64) -> i64 {
+    let mut ranges = std::collections::HashMap::new();
+    crate::selector::needed_ranges(ast, start, start, lookback, (start, end), &mut ranges);
+    let widest = ranges
+        .values()
+        .map(|(_, lo, hi)| hi.saturating_sub(*lo))
+        .max()
+        .unwrap_or(0);
+    MIN_SLICE_MS.max(widest.saturating_mul(4))
+}
 
 /// Stack for parsing and evaluation. Both recurse along the expression
 /// tree (the parser when building and dropping it), and a 64 KiB expression

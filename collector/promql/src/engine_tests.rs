@@ -461,41 +461,98 @@ fn range_query_equals_instant_queries_at_each_step() {
         "count_over_time((c > 3)[3m:])",
     ];
     for q in exprs {
-        let (start, end, step) = (100_000, 400_000, 17_000);
-        let r = engine.range(&mem, q, start, end, step).expect(q);
-        let Value::Matrix(m) = r.value else {
-            panic!("{q}: expected a matrix")
+        assert_range_equals_instants(&engine, &mem, q, (100_000, 400_000, 17_000));
+    }
+}
+
+/// Evaluates `q` as a range query over `(start, end, step)` and checks every
+/// point against the instant query at its step.
+fn assert_range_equals_instants(
+    engine: &Engine,
+    mem: &Mem,
+    q: &str,
+    (start, end, step): (i64, i64, i64),
+) {
+    let r = engine.range(mem, q, start, end, step).expect(q);
+    let Value::Matrix(m) = r.value else {
+        panic!("{q}: expected a matrix")
+    };
+    assert!(!m.is_empty(), "{q}: no data");
+    let mut t = start;
+    while t <= end {
+        let i = engine.instant(mem, q, t).expect(q);
+        let Value::Vector(v) = i.value else {
+            panic!("{q}: expected a vector")
         };
-        assert!(!m.is_empty(), "{q}: no data");
-        let mut t = start;
-        while t <= end {
-            let i = engine.instant(&mem, q, t).expect(q);
-            let Value::Vector(v) = i.value else {
-                panic!("{q}: expected a vector")
-            };
-            for s in &v {
-                let series = m
-                    .iter()
-                    .find(|x| x.labels == s.labels)
-                    .expect("series in range");
-                let p = series
-                    .samples
-                    .iter()
-                    .find(|p| p.t == t)
-                    .expect("point in range");
-                assert!(
-                    p.v == s.v || (p.v.is_nan() && s.v.is_nan()),
-                    "{q} at {t}: {} vs {}",
-                    p.v,
-                    s.v
-                );
-            }
-            let in_range = m
+        for s in &v {
+            let series = m
                 .iter()
-                .filter(|x| x.samples.iter().any(|p| p.t == t))
-                .count();
-            assert_eq!(in_range, v.len(), "{q} at {t}");
-            t += step;
+                .find(|x| x.labels == s.labels)
+                .expect("series in range");
+            let p = series
+                .samples
+                .iter()
+                .find(|p| p.t == t)
+                .expect("point in range");
+            assert!(
+                p.v == s.v || (p.v.is_nan() && s.v.is_nan()),
+                "{q} at {t}: {} vs {}",
+                p.v,
+                s.v
+            );
         }
+        let in_range = m
+            .iter()
+            .filter(|x| x.samples.iter().any(|p| p.t == t))
+            .count();
+        assert_eq!(in_range, v.len(), "{q} at {t}");
+        t += step;
+    }
+}
+
+/// A range query longer than one load slice (`engine::MIN_SLICE_MS`) loads
+/// and evaluates slice by slice: windows, subqueries, offsets and `@` that
+/// reach back across slice edges, and series that start or stop in
+/// different slices, must answer exactly as the instant queries do.
+#[test]
+fn sliced_range_queries_equal_instant_queries() {
+    let minute = 60_000;
+    let series = |name: &str, inst: &str, from: i64, to: i64| SeriesSamples {
+        labels: Labels::from_pairs(vec![
+            ("__name__".into(), name.into()),
+            ("instance".into(), inst.into()),
+        ]),
+        samples: (from..to)
+            .map(|i| Sample {
+                t: i * minute + 500,
+                v: ((i * 7919) % 101) as f64 + if name == "c" { i as f64 * 3.0 } else { 0.0 },
+            })
+            .collect(),
+    };
+    let mem = Mem {
+        series: vec![
+            series("c", "a", 0, 600),
+            series("c", "b", 150, 330),
+            series("c", "d", 290, 600),
+            series("g", "a", 0, 600),
+            series("g", "b", 100, 140),
+        ],
+    };
+    let engine = Engine::default();
+    let exprs = [
+        "sum(rate(c[5m]))",
+        "rate(c[40m])",
+        "max_over_time(g[50m])",
+        "avg(g)",
+        "g offset 25m",
+        "c @ 20000",
+        "sum by (instance) (increase(c[1h] offset 10m))",
+        "max_over_time(rate(c[5m])[30m:1m])",
+        "c - on (instance) g",
+        "count(g > 50)",
+    ];
+    for q in exprs {
+        // Ten hours at a 7-minute step: several slices, edges off the samples.
+        assert_range_equals_instants(&engine, &mem, q, (30 * minute, 600 * minute, 7 * minute));
     }
 }

@@ -101,6 +101,14 @@ impl Evaluator {
         Ok(())
     }
 
+    /// Drops the loaded series and everything planned from them, before a
+    /// range query loads its next time slice.
+    pub fn release(&mut self) {
+        self.data.clear();
+        self.plans.clear();
+        self.loaded = 0;
+    }
+
     /// Fails once loaded + held points pass the limit.
     pub fn check_samples(&self) -> Result<(), QueryError> {
         let total = self
@@ -111,6 +119,11 @@ impl Evaluator {
             return Err(QueryError::TooManySamples(self.max_samples));
         }
         Ok(())
+    }
+
+    /// Samples loaded for the current slice.
+    pub fn loaded(&self) -> usize {
+        self.loaded
     }
 
     /// The configured sample limit.
