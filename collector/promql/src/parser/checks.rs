@@ -12,9 +12,8 @@ use promql_parser::label::{METRIC_NAME, Matchers};
 use promql_parser::parser::token::*;
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{
-    AggregateExpr, AtModifier, BinModifier, BinaryExpr, Call, Expr, Function, FunctionArgs,
-    LabelModifier, MatrixSelector, Offset, ParenExpr, SubqueryExpr, UnaryExpr,
-    VectorMatchCardinality, VectorSelector,
+    AggregateExpr, BinModifier, BinaryExpr, Call, Expr, Function, FunctionArgs, LabelModifier,
+    ParenExpr, UnaryExpr, VectorMatchCardinality, VectorSelector,
 };
 
 use super::describe::quote;
@@ -44,11 +43,15 @@ pub(super) fn documented(t: ValueType) -> &'static str {
     }
 }
 
-fn first(errs: impl IntoIterator<Item = Option<SyntaxError>>) -> Option<SyntaxError> {
+pub(super) fn first(errs: impl IntoIterator<Item = Option<SyntaxError>>) -> Option<SyntaxError> {
     errs.into_iter().flatten().next()
 }
 
-fn type_err(cond: bool, pos: usize, msg: impl FnOnce() -> String) -> Option<SyntaxError> {
+pub(super) fn type_err(
+    cond: bool,
+    pos: usize,
+    msg: impl FnOnce() -> String,
+) -> Option<SyntaxError> {
     cond.then(|| SyntaxError::new(pos, msg()))
 }
 
@@ -64,7 +67,7 @@ pub(super) fn leaf(expr: Expr, start: usize, typ: ValueType) -> Node {
 }
 
 /// A node over `children`, refused when the tree gets too deep.
-fn over(
+pub(super) fn over(
     expr: Expr,
     start: usize,
     typ: ValueType,
@@ -129,7 +132,7 @@ pub(super) fn paren(open: usize, mut inner: Node) -> Result<Node, SyntaxError> {
 }
 
 /// Moves the expression out of a node, leaving a cheap placeholder.
-fn take(node: &mut Node) -> Expr {
+pub(super) fn take(node: &mut Node) -> Expr {
     std::mem::replace(&mut node.expr, Expr::from(0.0))
 }
 
@@ -410,107 +413,4 @@ pub(super) fn aggregate(
     let mut children = vec![&expr_node];
     children.extend(param.as_ref());
     over(expr, start, ValueType::Vector, &children, err)
-}
-
-/// `expr[range]`: only a plain vector selector takes a range.
-pub(super) fn matrix(
-    mut node: Node,
-    range: std::time::Duration,
-    bracket: usize,
-) -> Result<Node, SyntaxError> {
-    let vs = match take(&mut node) {
-        Expr::VectorSelector(vs) => vs,
-        _ => {
-            return Err(SyntaxError::new(
-                bracket,
-                "ranges only allowed for vector selectors",
-            ));
-        }
-    };
-    if vs.offset.is_some() {
-        return Err(SyntaxError::new(
-            bracket,
-            "no offset modifiers allowed before range",
-        ));
-    }
-    if vs.at.is_some() {
-        return Err(SyntaxError::new(
-            bracket,
-            "no @ modifiers allowed before range",
-        ));
-    }
-    Ok(Node {
-        expr: Expr::MatrixSelector(MatrixSelector { vs, range }),
-        typ: ValueType::Matrix,
-        ..node
-    })
-}
-
-/// `expr[range:step]`.
-pub(super) fn subquery(
-    mut node: Node,
-    range: std::time::Duration,
-    step: Option<std::time::Duration>,
-) -> Result<Node, SyntaxError> {
-    let t = node.typ;
-    let err = first([
-        node.err.clone(),
-        type_err(t != ValueType::Vector, node.start, || {
-            format!("subquery is only allowed on instant vector, got {t} instead")
-        }),
-    ]);
-    let expr = Expr::Subquery(SubqueryExpr {
-        expr: Box::new(take(&mut node)),
-        offset: None,
-        at: None,
-        range,
-        step,
-    });
-    over(expr, node.start, ValueType::Matrix, &[&node], err)
-}
-
-/// `expr offset d`: only on selectors and subqueries, and only once.
-pub(super) fn offset(mut node: Node, offset: Offset) -> Result<Node, SyntaxError> {
-    let slot = match &mut node.expr {
-        Expr::VectorSelector(vs) => &mut vs.offset,
-        Expr::MatrixSelector(ms) => &mut ms.vs.offset,
-        Expr::Subquery(s) => &mut s.offset,
-        _ => {
-            return Err(SyntaxError::new(
-                node.start,
-                "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
-            ));
-        }
-    };
-    if slot.is_some() {
-        return Err(SyntaxError::new(
-            node.start,
-            "offset may not be set multiple times",
-        ));
-    }
-    *slot = Some(offset);
-    Ok(node)
-}
-
-/// `expr @ t`: only on selectors and subqueries, and only once.
-pub(super) fn at(mut node: Node, at: AtModifier) -> Result<Node, SyntaxError> {
-    let slot = match &mut node.expr {
-        Expr::VectorSelector(vs) => &mut vs.at,
-        Expr::MatrixSelector(ms) => &mut ms.vs.at,
-        Expr::Subquery(s) => &mut s.at,
-        _ => {
-            return Err(SyntaxError::new(
-                node.start,
-                "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
-            ));
-        }
-    };
-    if slot.is_some() {
-        return Err(SyntaxError::new(
-            node.start,
-            "@ <timestamp> may not be set multiple times",
-        ));
-    }
-    *slot = Some(at);
-    Ok(node)
 }

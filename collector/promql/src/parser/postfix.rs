@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use promql_parser::parser::token::*;
-use promql_parser::parser::{AtModifier, Offset};
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr};
 
 use super::SyntaxError;
-use super::checks::{self, Node};
+use super::checks::{Node, first, over, take, type_err};
 use super::expr::Parser;
 use super::lexer::Token;
 use super::literals;
@@ -67,7 +68,7 @@ impl Parser<'_> {
         };
         let t = self.bump()?;
         match t.id {
-            T_RIGHT_BRACKET => checks::matrix(node, range, bracket.start),
+            T_RIGHT_BRACKET => matrix(node, range, bracket.start),
             T_COLON => {
                 let t = self.bump()?;
                 let step = if t.id == T_RIGHT_BRACKET {
@@ -83,7 +84,7 @@ impl Parser<'_> {
                     }
                     Some(step)
                 };
-                checks::subquery(node, range, step)
+                subquery(node, range, step)
             }
             _ => Err(self.unexpected(t, "subquery or range", "\":\" or \"]\"")),
         }
@@ -106,7 +107,7 @@ impl Parser<'_> {
         } else {
             Offset::Pos(d)
         };
-        checks::offset(node, offset)
+        set_offset(node, offset)
     }
 
     /// `@ t`, `@ +t`, `@ -t`, `@ start()`, `@ end()`; `@` is consumed.
@@ -126,7 +127,7 @@ impl Parser<'_> {
             } else {
                 AtModifier::End
             };
-            return checks::at(node, at);
+            return set_at(node, at);
         }
         let negative = t.id == T_SUB;
         if t.id == T_ADD || t.id == T_SUB {
@@ -146,7 +147,7 @@ impl Parser<'_> {
                 format!("timestamp out of bounds for @ modifier: {}", go_float(secs)),
             )
         })?;
-        checks::at(node, at)
+        set_at(node, at)
     }
 }
 
@@ -159,4 +160,99 @@ fn go_float(v: f64) -> String {
     } else {
         format!("{v:.6}")
     }
+}
+
+/// `expr[range]`: only a plain vector selector takes a range.
+fn matrix(mut node: Node, range: Duration, bracket: usize) -> Result<Node, SyntaxError> {
+    let vs = match take(&mut node) {
+        Expr::VectorSelector(vs) => vs,
+        _ => {
+            return Err(SyntaxError::new(
+                bracket,
+                "ranges only allowed for vector selectors",
+            ));
+        }
+    };
+    if vs.offset.is_some() {
+        return Err(SyntaxError::new(
+            bracket,
+            "no offset modifiers allowed before range",
+        ));
+    }
+    if vs.at.is_some() {
+        return Err(SyntaxError::new(
+            bracket,
+            "no @ modifiers allowed before range",
+        ));
+    }
+    Ok(Node {
+        expr: Expr::MatrixSelector(MatrixSelector { vs, range }),
+        typ: ValueType::Matrix,
+        ..node
+    })
+}
+
+/// `expr[range:step]`.
+fn subquery(mut node: Node, range: Duration, step: Option<Duration>) -> Result<Node, SyntaxError> {
+    let t = node.typ;
+    let err = first([
+        node.err.clone(),
+        type_err(t != ValueType::Vector, node.start, || {
+            format!("subquery is only allowed on instant vector, got {t} instead")
+        }),
+    ]);
+    let expr = Expr::Subquery(SubqueryExpr {
+        expr: Box::new(take(&mut node)),
+        offset: None,
+        at: None,
+        range,
+        step,
+    });
+    over(expr, node.start, ValueType::Matrix, &[&node], err)
+}
+
+/// `expr offset d`: only on selectors and subqueries, and only once.
+fn set_offset(mut node: Node, offset: Offset) -> Result<Node, SyntaxError> {
+    let slot = match &mut node.expr {
+        Expr::VectorSelector(vs) => &mut vs.offset,
+        Expr::MatrixSelector(ms) => &mut ms.vs.offset,
+        Expr::Subquery(s) => &mut s.offset,
+        _ => {
+            return Err(SyntaxError::new(
+                node.start,
+                "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+            ));
+        }
+    };
+    if slot.is_some() {
+        return Err(SyntaxError::new(
+            node.start,
+            "offset may not be set multiple times",
+        ));
+    }
+    *slot = Some(offset);
+    Ok(node)
+}
+
+/// `expr @ t`: only on selectors and subqueries, and only once.
+fn set_at(mut node: Node, at: AtModifier) -> Result<Node, SyntaxError> {
+    let slot = match &mut node.expr {
+        Expr::VectorSelector(vs) => &mut vs.at,
+        Expr::MatrixSelector(ms) => &mut ms.vs.at,
+        Expr::Subquery(s) => &mut s.at,
+        _ => {
+            return Err(SyntaxError::new(
+                node.start,
+                "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+            ));
+        }
+    };
+    if slot.is_some() {
+        return Err(SyntaxError::new(
+            node.start,
+            "@ <timestamp> may not be set multiple times",
+        ));
+    }
+    *slot = Some(at);
+    Ok(node)
 }

@@ -235,3 +235,30 @@ fn deep_and_long_inputs_are_bounded() {
     let calls = "abs(".repeat(900) + "x" + &")".repeat(900);
     assert!(parse(&calls).is_ok());
 }
+
+/// Texts under the in-place threshold parse on a small stack (a tokio
+/// worker has 2 MiB; this thread has 1 MiB), so only deeper texts need the
+/// parser's own big-stack thread.
+#[test]
+fn shallow_texts_parse_on_a_small_stack() {
+    let n = super::SHALLOW_NESTERS / 2;
+    let shapes = [
+        "(".repeat(n * 2) + "x" + &")".repeat(n * 2),
+        "-".repeat(n * 2) + "x",
+        "abs(".repeat(n * 2) + "x" + &")".repeat(n * 2),
+        "sum(".repeat(n * 2) + "x" + &")".repeat(n * 2),
+        "x ^ ".repeat(n * 2) + "x",
+        "max_over_time(".repeat(n - 1) + "x[5m:]" + &")[5m:]".repeat(n - 1),
+    ];
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            for q in &shapes {
+                assert!(super::nesters(q) <= super::SHALLOW_NESTERS, "{q}");
+                assert!(parse(q).is_ok(), "{q}");
+            }
+        })
+        .expect("thread")
+        .join()
+        .expect("no stack overflow");
+}
