@@ -213,10 +213,11 @@ fn each_value(
                 let Some(p) = idx.checked_sub(1).and_then(|k| s.samples.get(k)) else {
                     continue;
                 };
-                if p.t > lo && !is_stale(p.v) {
-                    if let Some(&o) = plan.out_of.get(i) {
-                        f(o, p.v, p.t);
-                    }
+                if p.t > lo
+                    && !is_stale(p.v)
+                    && let Some(&o) = plan.out_of.get(i)
+                {
+                    f(o, p.v, p.t);
                 }
             }
             Ok(())

@@ -10,8 +10,15 @@ use std::sync::Arc;
 /// more often than it is built: every read hands out the series' labels and
 /// a range query carries them through every step, so a clone must be a
 /// reference-count increment, not a copy of every string.
-#[derive(Clone, Debug, Default, Hash)]
+#[derive(Clone, Debug, Default)]
 pub struct Labels(Arc<[(String, String)]>);
+
+impl std::hash::Hash for Labels {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // By content, as equality is.
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for Labels {
     fn eq(&self, other: &Labels) -> bool {
