@@ -71,16 +71,16 @@ fn timeout_param(p: &Params) -> Result<Option<Duration>, ApiError> {
     }
 }
 
-fn query_param(p: &Params) -> Result<String, ApiError> {
-    p.get("query").map(str::to_string).ok_or_else(|| {
-        ApiError::bad_data("invalid parameter \"query\": parse error: no expression found in input")
-    })
+/// The expression; a missing one is parsed as empty, as Prometheus does, so
+/// the answer carries the parser's own "1:1: … no expression found" error.
+fn query_param(p: &Params) -> String {
+    p.get("query").unwrap_or_default().to_string()
 }
 
 /// `GET|POST /api/v1/query`.
 pub async fn instant(State(c): State<Collector>, p: Params) -> Response {
     let run = async {
-        let expr = query_param(&p)?;
+        let expr = query_param(&p);
         let t = time_param(&p, "time", now_ms())?;
         let result = c
             .query
@@ -96,7 +96,7 @@ pub async fn instant(State(c): State<Collector>, p: Params) -> Response {
 /// `GET|POST /api/v1/query_range`.
 pub async fn range(State(c): State<Collector>, p: Params) -> Response {
     let run = async {
-        let expr = query_param(&p)?;
+        let expr = query_param(&p);
         let required = |key: &str| {
             p.get(key)
                 .filter(|v| !v.is_empty())
