@@ -8,21 +8,27 @@
 //! one narrow trait, [`Queryable`], so the engine can be tested against an
 //! in-memory series set and served from [`sextant_store::Store`] alike.
 //!
-//! Evaluation model: every selector in the expression is loaded once for the
-//! whole query (the union of the time ranges all steps need), then the
-//! expression is evaluated step by step; a range query is its instant
-//! evaluation at each step, stitched into a matrix. Samples loaded and points
-//! held are counted against [`EngineConfig::max_samples`] and the deadline is
-//! checked between steps. The commonest dashboard shape, a plain aggregation
-//! of a window function of a selector (`sum by (job) (rate(x[5m]))`), takes
-//! a fast path (`fastpath.rs`) that groups the series once per query instead
-//! of rebuilding labels and groups at every step, with identical answers.
+//! Evaluation model: every selector in the expression is loaded for the
+//! time ranges its steps need, then the expression is evaluated step by
+//! step; a range query is its instant evaluation at each step, stitched into
+//! a matrix. A range query loads and evaluates in time slices (the first 2 h,
+//! later ones sized to about 2M samples from the previous slice's density),
+//! so memory follows the slice rather than the whole range. Samples loaded
+//! for the current slice and points held are counted against
+//! [`EngineConfig::max_samples`] and the deadline is checked between steps.
+//! The commonest dashboard shapes — a window function of a selector
+//! (`rate(x[5m])`), and a plain aggregation of one or of a bare selector
+//! (`sum by (job) (rate(x[5m]))`, `avg by (job) (x)`) — take a fast path
+//! (`fastpath.rs`) that works out output labels and groups once per slice
+//! and follows each series with a cursor instead of searching its samples
+//! at every step, with identical answers.
 //!
 //! Guards: expressions over 64 KiB, with more than 10,000 operators or
 //! nesting deeper than 1,000 levels are refused as `bad_data`; range queries
-//! over [`MAX_STEPS`] steps likewise. Parsing and evaluation run on a scoped
-//! thread with a 64 MiB (reserved, not committed) stack, and a panic there
-//! becomes an execution error.
+//! over [`MAX_STEPS`] steps likewise. Parsing and evaluation of expressions
+//! over 64 bytes run on a scoped thread with a 64 MiB (reserved, not
+//! committed) stack (shorter ones cannot nest deep enough to need it), and a
+//! panic becomes an execution error.
 //!
 //! Known differences from Prometheus: parse errors carry Prometheus's
 //! `line:col: parse error:` position and, for the common errors, its exact
