@@ -4,7 +4,7 @@
 //! topk/bottomk ordering with NaN ranked last.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMIT_RATIO, T_LIMITK, T_MAX, T_MIN,
@@ -194,14 +194,26 @@ fn ratio_param(ev: &mut Evaluator, p: Option<f64>) -> Result<f64, QueryError> {
     Ok(r.clamp(-1.0, 1.0))
 }
 
-/// limit_ratio's deterministic per-series choice: a series' position in
-/// [0, 1) comes from a hash of its labels; `r >= 0` takes the lowest `r`,
-/// `r < 0` the complementary highest `-r`, so `limit_ratio(r, x)` and
-/// `limit_ratio(-(1-r), x)` partition `x` as in Prometheus (which hashes
-/// with xxhash, so the chosen subset differs from Prometheus's).
+/// limit_ratio's deterministic per-series choice, Prometheus's
+/// `HashRatioSampler`: a series' position in [0, 1] is the xxhash64 of its
+/// labels (`Labels.Hash()`) over `u64::MAX`; `r >= 0` takes positions below
+/// `r`, `r < 0` those at or above `1 + r`, so `limit_ratio(r, x)` and
+/// `limit_ratio(-(1-r), x)` partition `x` and pick the series Prometheus picks.
 fn ratio_selects(r: f64, l: &Labels) -> bool {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    l.hash(&mut h);
-    let offset = h.finish() as f64 / u64::MAX as f64;
+    let offset = labels_hash(l) as f64 / u64::MAX as f64;
     (r >= 0.0 && offset < r) || (r < 0.0 && offset >= 1.0 + r)
+}
+
+/// Prometheus's `Labels.Hash()`: xxhash64 (seed 0) of every
+/// `name 0xff value 0xff` in label order.
+pub(crate) fn labels_hash(l: &Labels) -> u64 {
+    const SEP: u8 = 0xff;
+    let mut h = twox_hash::XxHash64::with_seed(0);
+    for (k, v) in l.pairs() {
+        h.write(k.as_bytes());
+        h.write(&[SEP]);
+        h.write(v.as_bytes());
+        h.write(&[SEP]);
+    }
+    h.finish()
 }

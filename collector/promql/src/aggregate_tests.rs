@@ -298,3 +298,33 @@ eval instant at 1m avg_over_time(data{test="ten"}[2m])
   {test="ten", point="c"} 12
 "#);
 }
+
+/// limit_ratio's position comes from Prometheus's `Labels.Hash()`: xxhash64
+/// (seed 0) of `name 0xff value 0xff …`; the primitive is checked against
+/// xxHash's published vectors and the framing against a one-shot hash.
+#[test]
+fn labels_hash_is_prometheus_labels_hash() {
+    use sextant_store::Labels;
+    use twox_hash::XxHash64;
+
+    for (input, want) in [
+        (&b""[..], 0xEF46_DB37_51D8_E999u64),
+        (b"a", 0xD24E_C4F1_A98C_6E5B),
+        (b"abc", 0x44BC_2CF5_AD77_0999),
+    ] {
+        assert_eq!(XxHash64::oneshot(0, input), want, "{input:?}");
+    }
+    let l = Labels::from_pairs(vec![
+        ("job".into(), "api".into()),
+        ("__name__".into(), "up".into()),
+    ]);
+    let framed = b"__name__\xffup\xffjob\xffapi\xff";
+    assert_eq!(
+        crate::aggregate::labels_hash(&l),
+        XxHash64::oneshot(0, framed)
+    );
+    assert_eq!(
+        crate::aggregate::labels_hash(&Labels::default()),
+        0xEF46_DB37_51D8_E999
+    );
+}

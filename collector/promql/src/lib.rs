@@ -34,10 +34,8 @@
 //! `line:col: parse error:` position and, for the common errors, its exact
 //! wording, but the language accepted is promql-parser's (a few Prometheus 3
 //! forms such as expressions inside `[…]` are refused, and a few it refuses
-//! are accepted, e.g. `ln(0)`; see `parser/tests.rs`); `limit_ratio` hashes
-//! labels with SipHash, not xxhash, so it picks a different (still consistent, complementary) subset;
-//! native histograms, `fill` modifiers, `info()`, `double_exponential_smoothing`
-//! and the `ts_of_*`/`x*` experimental functions are not supported; info-level
+//! are accepted, e.g. `ln(0)`; see `parser/tests.rs`); native histograms, `fill` modifiers, `info()`,
+//! `double_exponential_smoothing` and the `ts_of_*`/`x*` experimental functions are not supported; info-level
 //! annotations (e.g. "metric might not be a counter") are not produced; the
 //! default subquery step is a fixed 1m (Prometheus's default global
 //! evaluation interval); calendar functions return NaN for non-finite inputs.
