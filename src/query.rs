@@ -94,8 +94,10 @@ pub async fn run(args: QueryArgs) -> Result<()> {
         render(&body["data"])
     };
     print!("{out}");
-    for w in body["warnings"].as_array().into_iter().flatten() {
-        eprintln!("warning: {}", w.as_str().unwrap_or_default());
+    for (kind, key) in [("warning", "warnings"), ("info", "infos")] {
+        for w in body[key].as_array().into_iter().flatten() {
+            eprintln!("{kind}: {}", w.as_str().unwrap_or_default());
+        }
     }
     Ok(())
 }

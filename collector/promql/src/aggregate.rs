@@ -10,7 +10,7 @@ use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMIT_RATIO, T_LIMITK, T_MAX, T_MIN,
     T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM, T_TOPK,
 };
-use promql_parser::parser::{AggregateExpr, LabelModifier};
+use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 use sextant_store::Labels;
 
 use crate::error::QueryError;
@@ -34,11 +34,13 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, t: i64) -> Result<Val,
             fparam = Some(ev.eval_scalar(p, t)?);
         }
     }
-    if op == T_QUANTILE && fparam.is_some_and(|q| !(0.0..=1.0).contains(&q)) {
-        ev.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}",
-            fparam.unwrap_or(f64::NAN)
-        ));
+    if let (T_QUANTILE, Some(q), Some(p)) = (op, fparam, &a.param)
+        && !(0.0..=1.0).contains(&q)
+    {
+        ev.warn_at(
+            format!("PromQL warning: quantile value should be between 0 and 1, got {q}"),
+            p,
+        );
     }
     if let Some(out) = crate::fastpath::aggregate(ev, a, op, fparam, t)? {
         return Ok(Val::Vector(out));
@@ -86,7 +88,7 @@ pub(crate) fn eval(ev: &mut Evaluator, a: &AggregateExpr, t: i64) -> Result<Val,
             out
         }
         T_LIMIT_RATIO => {
-            let r = ratio_param(ev, fparam)?;
+            let r = ratio_param(ev, fparam, a.param.as_deref())?;
             groups
                 .into_iter()
                 .flat_map(|(_, m)| m)
@@ -180,16 +182,19 @@ fn int_param(p: Option<f64>) -> Result<i64, QueryError> {
     })
 }
 
-fn ratio_param(ev: &mut Evaluator, p: Option<f64>) -> Result<f64, QueryError> {
+fn ratio_param(ev: &mut Evaluator, p: Option<f64>, at: Option<&Expr>) -> Result<f64, QueryError> {
     let r = p.unwrap_or(f64::NAN);
     if r.is_nan() {
         return Err(QueryError::exec("Ratio value is NaN"));
     }
-    if !(-1.0..=1.0).contains(&r) {
-        ev.warn(format!(
-            "PromQL warning: ratio value should be between -1 and 1, got {r}, capping to {}",
-            r.clamp(-1.0, 1.0)
-        ));
+    if let (false, Some(at)) = ((-1.0..=1.0).contains(&r), at) {
+        ev.warn_at(
+            format!(
+                "PromQL warning: ratio value should be between -1 and 1, got {r}, capping to {}",
+                r.clamp(-1.0, 1.0)
+            ),
+            at,
+        );
     }
     Ok(r.clamp(-1.0, 1.0))
 }

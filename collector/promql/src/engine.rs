@@ -15,6 +15,7 @@ use crate::Queryable;
 use crate::error::QueryError;
 use crate::eval::Evaluator;
 use crate::guard;
+use crate::parser::Positions;
 use crate::value::{QueryResult, RangeSeries, Val, Value, VectorSample};
 
 /// Engine limits, with Prometheus's defaults via [`Default`].
@@ -91,9 +92,10 @@ impl Engine {
         t_ms: i64,
     ) -> Result<QueryResult, QueryError> {
         let deadline = self.deadline();
-        let ast = parse(expr)?;
+        let (ast, positions) = parse(expr)?;
         let mut ev = Evaluator::new(t_ms, t_ms, self.lookback(), self.cfg.max_samples, deadline);
         ev.fast_paths = self.fast_paths;
+        ev.positions = positions;
         ev.preload(q, &ast, t_ms, t_ms)?;
         let value = match ev.eval(&ast, t_ms)? {
             Val::Scalar(v) => Value::Scalar { t: t_ms, v },
@@ -128,6 +130,7 @@ impl Engine {
         Ok(QueryResult {
             value,
             warnings: ev.take_warnings(),
+            infos: ev.take_infos(),
         })
     }
 
@@ -174,7 +177,7 @@ impl Engine {
                 "exceeded maximum resolution of {MAX_STEPS} points per timeseries. Try decreasing the query resolution (?step=XX)"
             )));
         }
-        let ast = parse(expr)?;
+        let (ast, positions) = parse(expr)?;
         match ast.value_type() {
             ValueType::Scalar | ValueType::Vector => {}
             other => {
@@ -192,6 +195,7 @@ impl Engine {
             deadline,
         );
         ev.fast_paths = self.fast_paths;
+        ev.positions = positions;
         let min_steps = (slice_ms(&ast, start_ms, end_ms, self.lookback()) / step_ms).max(1);
         let mut steps_per_slice = min_steps;
         let mut series: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
@@ -252,6 +256,7 @@ impl Engine {
                     .collect(),
             ),
             warnings: ev.take_warnings(),
+            infos: ev.take_infos(),
         })
     }
 
@@ -339,15 +344,20 @@ where
 /// `invalid parameter "query": ` prefix, since the HTTP layer passes them
 /// on as they are. The parser never panics; were it to, the panic becomes a
 /// parse error rather than an evaluation failure.
-pub(crate) fn parse(expr: &str) -> Result<Expr, QueryError> {
+pub(crate) fn parse(expr: &str) -> Result<(Expr, Positions), QueryError> {
     let query_param = |e: QueryError| match e {
         QueryError::Parse(m) => QueryError::Parse(format!("invalid parameter \"query\": {m}")),
         other => other,
     };
     guard::check_text(expr).map_err(query_param)?;
-    // We already run on the engine's big stack: parse in place.
-    match catch_unwind(AssertUnwindSafe(|| crate::parser::parse_in_place(expr))) {
-        Ok(Ok(ast)) => guard::check_depth(&ast).map(|()| ast).map_err(query_param),
+    // We run on the engine's big stack, or on the caller's for texts too
+    // short to nest deeply: parse in place.
+    match catch_unwind(AssertUnwindSafe(|| {
+        crate::parser::parse_with_positions(expr)
+    })) {
+        Ok(Ok((ast, positions))) => guard::check_depth(&ast)
+            .map(|()| (ast, positions))
+            .map_err(query_param),
         Ok(Err(e)) => Err(query_param(QueryError::Parse(e.to_string()))),
         Err(_) => Err(query_param(QueryError::Parse(
             "parse error: internal error: parser panicked".into(),

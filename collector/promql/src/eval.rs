@@ -12,6 +12,7 @@ use sextant_store::SeriesSamples;
 use crate::error::QueryError;
 use crate::fastpath::Plan;
 use crate::labels;
+use crate::parser::Positions;
 use crate::selector;
 use crate::subquery::SubqueryCache;
 use crate::value::{Elem, RangeVec, Val};
@@ -38,6 +39,9 @@ pub(crate) struct Evaluator {
     /// Points held by the current step (windows, subquery results).
     step: usize,
     warnings: Vec<String>,
+    infos: Vec<String>,
+    /// Where the query's sub-expressions start, for annotation positions.
+    pub positions: Positions,
     /// Inner subquery results by subquery node and step time.
     subquery_cache: HashMap<usize, SubqueryCache>,
     /// Per fast-path node, its plan (`None`: not applicable).
@@ -66,6 +70,8 @@ impl Evaluator {
             output: 0,
             step: 0,
             warnings: Vec::new(),
+            infos: Vec::new(),
+            positions: Positions::default(),
             subquery_cache: HashMap::new(),
             plans: HashMap::new(),
             fast_paths: true,
@@ -172,12 +178,34 @@ impl Evaluator {
         self.subquery_cache.insert(key, cache);
     }
 
-    /// Records a warning once.
-    pub fn warn(&mut self, w: impl Into<String>) {
-        let w = w.into();
+    /// Records a warning about node `at` once, ending with where `at`
+    /// starts in the query (`… (1:6)`), as Prometheus 3 writes annotations.
+    pub fn warn_at(&mut self, w: impl Into<String>, at: &Expr) {
+        let w = self.placed(w.into(), at);
         if !self.warnings.contains(&w) {
             self.warnings.push(w);
         }
+    }
+
+    /// Records an info-level annotation (Prometheus 3's `infos`) about node
+    /// `at` once, with its position.
+    pub fn info_at(&mut self, i: impl Into<String>, at: &Expr) {
+        let i = self.placed(i.into(), at);
+        if !self.infos.contains(&i) {
+            self.infos.push(i);
+        }
+    }
+
+    fn placed(&self, msg: String, at: &Expr) -> String {
+        match self.positions.of(at) {
+            Some(pos) => format!("{msg} ({pos})"),
+            None => msg,
+        }
+    }
+
+    /// The infos raised so far.
+    pub fn take_infos(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.infos)
     }
 
     /// The warnings raised so far.

@@ -42,6 +42,9 @@ pub(crate) struct Plan {
     outs: Vec<Labels>,
     /// Series holding stale markers, whose windows must be filtered.
     stale: Vec<bool>,
+    /// Per series, whether `rate`/`increase` over it raises Prometheus's
+    /// "might not be a counter" info (empty for other inputs).
+    not_counter: Vec<bool>,
     /// Per series, where the previous step's window started and ended.
     /// Steps mostly move forward by a few samples, so seeking from here
     /// reads only the new samples instead of binary-searching the whole
@@ -53,7 +56,8 @@ pub(crate) struct Plan {
 #[derive(Clone, Copy)]
 enum Input<'e> {
     /// `f(sel[range])` for a function of the window alone.
-    Window(&'static str, &'e MatrixSelector),
+    /// The function, its selector, and the argument node (for annotations).
+    Window(&'static str, &'e MatrixSelector, &'e Expr),
     /// A bare instant selector.
     Instant(&'e VectorSelector),
 }
@@ -61,7 +65,7 @@ enum Input<'e> {
 impl<'e> Input<'e> {
     fn of(e: &'e Expr) -> Option<Input<'e>> {
         match unparen(e) {
-            Expr::Call(c) => window_shape(c).map(|(name, ms)| Input::Window(name, ms)),
+            Expr::Call(c) => window_shape(c).map(|(name, ms, arg)| Input::Window(name, ms, arg)),
             Expr::VectorSelector(vs) => Some(Input::Instant(vs)),
             _ => None,
         }
@@ -69,7 +73,7 @@ impl<'e> Input<'e> {
 
     fn selector(self) -> &'e VectorSelector {
         match self {
-            Input::Window(_, ms) => &ms.vs,
+            Input::Window(_, ms, _) => &ms.vs,
             Input::Instant(vs) => vs,
         }
     }
@@ -78,7 +82,9 @@ impl<'e> Input<'e> {
     /// sample does; most functions drop it).
     fn keeps_name(self) -> bool {
         match self {
-            Input::Window(name, _) => over_time::is_window_fn(name) && over_time::keeps_name(name),
+            Input::Window(name, _, _) => {
+                over_time::is_window_fn(name) && over_time::keeps_name(name)
+            }
             Input::Instant(_) => true,
         }
     }
@@ -147,10 +153,10 @@ pub(crate) fn call(ev: &mut Evaluator, c: &Call, t: i64) -> Result<Option<Vec<El
     if !ev.fast_paths {
         return Ok(None);
     }
-    let Some((name, ms)) = window_shape(c) else {
+    let Some((name, ms, arg)) = window_shape(c) else {
         return Ok(None);
     };
-    let input = Input::Window(name, ms);
+    let input = Input::Window(name, ms, arg);
     let Some(plan) = plan_for(
         ev,
         c as *const Call as usize,
@@ -182,7 +188,16 @@ fn plan_for(
     if let Some(p) = ev.plans.get(&key) {
         return p.clone();
     }
-    let p = make(ev.series(input.selector())).map(Rc::new);
+    let series = ev.series(input.selector());
+    let p = make(series).map(|mut p| {
+        if let Input::Window("rate" | "increase", _, _) = input {
+            p.not_counter = series
+                .iter()
+                .map(|s| rate::not_a_counter(s.labels.get(lbl::NAME).unwrap_or("")).is_some())
+                .collect();
+        }
+        Rc::new(p)
+    });
     ev.plans.insert(key, p.clone());
     p
 }
@@ -222,8 +237,10 @@ fn each_value(
             }
             Ok(())
         }
-        Input::Window(name, ms) => {
+        Input::Window(name, ms, arg) => {
             let range = duration_ms(&ms.range);
+            // Series to raise "might not be a counter" for at this step.
+            let mut not_counter: Vec<usize> = Vec::new();
             let lo = ref_t.saturating_sub(range);
             let is_rate = rate::is_window_fn(name);
             let mut held = 0usize;
@@ -252,6 +269,9 @@ fn each_value(
                     continue;
                 }
                 held = held.saturating_add(w.len());
+                if plan.not_counter.get(i).copied().unwrap_or(false) {
+                    not_counter.push(i);
+                }
                 let v = if is_rate {
                     rate::window_value(name, w, ref_t, range)
                 } else {
@@ -262,6 +282,18 @@ fn each_value(
                 }
             }
             drop(cursors);
+            let mut last = "";
+            let names: Vec<String> = not_counter
+                .iter()
+                .filter_map(|&i| ev.series(vs).get(i)?.labels.get(lbl::NAME))
+                .filter(|n| std::mem::replace(&mut last, n) != *n)
+                .map(str::to_string)
+                .collect();
+            for n in names {
+                if let Some(info) = rate::not_a_counter(&n) {
+                    ev.info_at(info, arg);
+                }
+            }
             // The windows count against the sample limit as the general path's do.
             ev.hold(held)
         }
@@ -292,7 +324,7 @@ fn seek(s: &[Sample], hint: usize, bound: i64) -> usize {
 
 /// The window function and its selector when `c` is `f(sel[range])` for a
 /// function of the window alone.
-fn window_shape(c: &Call) -> Option<(&'static str, &MatrixSelector)> {
+fn window_shape(c: &Call) -> Option<(&'static str, &MatrixSelector, &Expr)> {
     let name = c.func.name;
     if !(rate::is_window_fn(name) || over_time::is_window_fn(name)) {
         return None;
@@ -301,7 +333,7 @@ fn window_shape(c: &Call) -> Option<(&'static str, &MatrixSelector)> {
         return None;
     };
     match unparen(arg) {
-        Expr::MatrixSelector(ms) => Some((name, ms)),
+        Expr::MatrixSelector(ms) => Some((name, ms, arg)),
         _ => None,
     }
 }
@@ -337,6 +369,7 @@ fn series_plan(series: &[SeriesSamples], keep_name: bool) -> Option<Plan> {
         out_of: (0..outs.len()).collect(),
         outs,
         stale: stale_flags(series),
+        not_counter: Vec::new(),
         cursors: RefCell::new(vec![(0, 0); series.len()]),
     })
 }
@@ -366,6 +399,7 @@ fn group_plan(series: &[SeriesSamples], a: &AggregateExpr, keep_name: bool) -> O
         out_of,
         outs,
         stale: stale_flags(series),
+        not_counter: Vec::new(),
         cursors: RefCell::new(vec![(0, 0); series.len()]),
     })
 }

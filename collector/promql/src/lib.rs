@@ -23,6 +23,12 @@
 //! and follows each series with a cursor instead of searching its samples
 //! at every step, with identical answers.
 //!
+//! Annotations follow Prometheus 3: warnings (quantile and ratio out of
+//! range, malformed `le`) and infos ("metric might not be a counter" for
+//! `rate`/`increase`, histogram_quantile's forced monotonicity) in its
+//! words, each ending with the `(line:col)` of the node it is about, which
+//! the parser notes for every sub-expression (`parser/positions.rs`).
+//!
 //! Guards: expressions over 64 KiB, with more than 10,000 operators or
 //! nesting deeper than 1,000 levels are refused as `bad_data`; range queries
 //! over [`MAX_STEPS`] steps likewise. Parsing and evaluation of expressions
@@ -34,11 +40,11 @@
 //! `line:col: parse error:` position and, for the common errors, its exact
 //! wording, but the language accepted is promql-parser's (a few Prometheus 3
 //! forms such as expressions inside `[…]` are refused, and a few it refuses
-//! are accepted, e.g. `ln(0)`; see `parser/tests.rs`); native histograms, `fill` modifiers, `info()`,
-//! `double_exponential_smoothing` and the `ts_of_*`/`x*` experimental functions are not supported; info-level
-//! annotations (e.g. "metric might not be a counter") are not produced; the
-//! default subquery step is a fixed 1m (Prometheus's default global
-//! evaluation interval); calendar functions return NaN for non-finite inputs.
+//! are accepted, e.g. `ln(0)`; see `parser/tests.rs`); native histograms,
+//! `fill` modifiers, `info()`, `double_exponential_smoothing` and the
+//! `ts_of_*`/`x*` experimental functions are not supported; the default
+//! subquery step is a fixed 1m (Prometheus's default global evaluation
+//! interval); calendar functions return NaN for non-finite inputs.
 
 mod aggregate;
 mod binary;
@@ -59,6 +65,8 @@ mod value;
 
 #[cfg(test)]
 mod aggregate_tests;
+#[cfg(test)]
+mod annotation_tests;
 #[cfg(test)]
 mod binary_tests;
 #[cfg(test)]

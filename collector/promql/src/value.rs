@@ -10,6 +10,9 @@ pub struct QueryResult {
     pub value: Value,
     /// Non-fatal annotations, deduplicated, in the order first raised.
     pub warnings: Vec<String>,
+    /// Info-level annotations (Prometheus 3's `infos`, e.g. "metric might
+    /// not be a counter"), deduplicated, in the order first raised.
+    pub infos: Vec<String>,
 }
 
 /// The four PromQL result types, mirroring the API's `resultType`.

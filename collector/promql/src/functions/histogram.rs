@@ -30,45 +30,54 @@ pub(crate) fn histogram_quantile(
     args: &[&Expr],
     t: i64,
 ) -> Result<Val, QueryError> {
-    let q = ev.eval_scalar(arg(args, 0)?, t)?;
-    let v = ev.eval_vector(arg(args, 1)?, t)?;
+    let (q_arg, buckets_arg) = (arg(args, 0)?, arg(args, 1)?);
+    let q = ev.eval_scalar(q_arg, t)?;
+    let v = ev.eval_vector(buckets_arg, t)?;
     if !(0.0..=1.0).contains(&q) {
-        ev.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {q}"
-        ));
+        ev.warn_at(
+            format!("PromQL warning: quantile value should be between 0 and 1, got {q}"),
+            q_arg,
+        );
     }
     let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut groups: Vec<(Labels, Vec<Bucket>)> = Vec::new();
+    // Per group: output labels, the metric name for annotations, buckets.
+    let mut groups: Vec<(Labels, String, Vec<Bucket>)> = Vec::new();
     for e in v {
         let Some(upper) = e
             .labels
             .get("le")
             .and_then(|s| s.trim().parse::<f64>().ok())
         else {
-            ev.warn(format!(
-                "PromQL warning: bucket label \"le\" is missing or has a malformed value of {:?} for metric name {:?}",
-                e.labels.get("le").unwrap_or(""),
-                e.labels.get(lbl::NAME).unwrap_or("")
-            ));
+            ev.warn_at(
+                format!(
+                    "PromQL warning: bucket label \"le\" is missing or has a malformed value of {:?} for metric name {:?}",
+                    e.labels.get("le").unwrap_or(""),
+                    e.labels.get(lbl::NAME).unwrap_or("")
+                ),
+                buckets_arg,
+            );
             continue;
         };
         let key = lbl::without(&e.labels, &["le"]);
         let i = *index.entry(key.clone()).or_insert_with(|| {
-            groups.push((lbl::without(&key, &[lbl::NAME]), Vec::new()));
+            let name = key.get(lbl::NAME).unwrap_or("").to_string();
+            groups.push((lbl::without(&key, &[lbl::NAME]), name, Vec::new()));
             groups.len() - 1
         });
         if let Some(g) = groups.get_mut(i) {
-            g.1.push(Bucket { upper, count: e.v });
+            g.2.push(Bucket { upper, count: e.v });
         }
     }
     let mut out = Vec::with_capacity(groups.len());
-    for (labels, mut buckets) in groups {
+    for (labels, name, mut buckets) in groups {
         let (v, forced) = bucket_quantile(q, &mut buckets);
         if forced {
-            ev.warn(format!(
-                "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
-                labels.get(lbl::NAME).unwrap_or("")
-            ));
+            ev.info_at(
+                format!(
+                    "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {name:?}"
+                ),
+                buckets_arg,
+            );
         }
         out.push(Elem { labels, v, ts: t });
     }

@@ -18,11 +18,13 @@ pub(crate) fn call(
     t: i64,
 ) -> Result<Val, QueryError> {
     if name == "quantile_over_time" {
-        let q = ev.eval_scalar(arg(args, 0)?, t)?;
+        let q_arg = arg(args, 0)?;
+        let q = ev.eval_scalar(q_arg, t)?;
         if !(0.0..=1.0).contains(&q) {
-            ev.warn(format!(
-                "PromQL warning: quantile value should be between 0 and 1, got {q}"
-            ));
+            ev.warn_at(
+                format!("PromQL warning: quantile value should be between 0 and 1, got {q}"),
+                q_arg,
+            );
         }
         let m = ev.eval_matrix(arg(args, 1)?, t)?;
         return per_window(&m, false, t, |w| {

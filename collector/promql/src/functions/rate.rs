@@ -7,6 +7,7 @@ use promql_parser::parser::Expr;
 use super::{arg, per_window};
 use crate::error::QueryError;
 use crate::eval::Evaluator;
+use crate::labels as lbl;
 use crate::numeric::kahan_inc;
 use crate::value::Val;
 use sextant_store::Sample;
@@ -18,7 +19,20 @@ pub(crate) fn call(
     args: &[&Expr],
     t: i64,
 ) -> Result<Val, QueryError> {
-    let m = ev.eval_matrix(arg(args, 0)?, t)?;
+    let range_arg = arg(args, 0)?;
+    let m = ev.eval_matrix(range_arg, t)?;
+    if matches!(name, "rate" | "increase") {
+        let mut last = "";
+        for w in &m.series {
+            let metric = w.labels.get(lbl::NAME).unwrap_or("");
+            if metric != last {
+                if let Some(info) = not_a_counter(metric) {
+                    ev.info_at(info, range_arg);
+                }
+                last = metric;
+            }
+        }
+    }
     match name {
         "predict_linear" => {
             let secs = ev.eval_scalar(arg(args, 1)?, t)?;
@@ -34,6 +48,19 @@ pub(crate) fn call(
         }),
         _ => Err(QueryError::exec(format!("unknown function {name}"))),
     }
+}
+
+/// Prometheus's info for `rate`/`increase` over a series whose name does
+/// not say it is a counter; `None` for counter-like or empty names.
+pub(crate) fn not_a_counter(metric: &str) -> Option<String> {
+    let counter_like = ["_total", "_sum", "_count", "_bucket"]
+        .iter()
+        .any(|suffix| metric.ends_with(suffix));
+    (!metric.is_empty() && !counter_like).then(|| {
+        format!(
+            "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
+        )
+    })
 }
 
 /// Whether `name` is a rate-family function of its window alone (every

@@ -17,6 +17,7 @@ use promql_parser::parser::{
 };
 
 use super::describe::quote;
+use super::positions::boxed;
 use super::{MAX_DEPTH, SyntaxError};
 
 /// A parsed expression with what the checks above it need to know.
@@ -126,7 +127,7 @@ pub(super) fn paren(open: usize, mut inner: Node) -> Result<Node, SyntaxError> {
     let typ = inner.typ;
     let err = inner.err.take();
     let expr = Expr::Paren(ParenExpr {
-        expr: Box::new(take(&mut inner)),
+        expr: boxed(&mut inner),
     });
     over(expr, open, typ, &[&inner], err)
 }
@@ -162,7 +163,7 @@ pub(super) fn unary(op: TokenId, start: usize, mut operand: Node) -> Result<Node
         }),
     ]);
     let expr = Expr::Unary(UnaryExpr {
-        expr: Box::new(take(&mut operand)),
+        expr: boxed(&mut operand),
     });
     over(expr, start, typ, &[&operand], err)
 }
@@ -265,8 +266,8 @@ pub(super) fn binary(
     };
     let expr = Expr::Binary(BinaryExpr {
         op: op_type,
-        lhs: Box::new(take(&mut lhs)),
-        rhs: Box::new(take(&mut rhs)),
+        lhs: boxed(&mut lhs),
+        rhs: boxed(&mut rhs),
         modifier,
     });
     over(expr, whole, typ, &[&lhs, &rhs], err)
@@ -336,7 +337,7 @@ pub(super) fn call(func: Function, start: usize, mut args: Vec<Node>) -> Result<
     }
     let err = first(errs);
     let typ = func.return_type;
-    let exprs = args.iter_mut().map(|a| Box::new(take(a))).collect();
+    let exprs = args.iter_mut().map(boxed).collect();
     let expr = Expr::Call(Call {
         func,
         args: FunctionArgs { args: exprs },
@@ -406,8 +407,8 @@ pub(super) fn aggregate(
     ]);
     let expr = Expr::Aggregate(AggregateExpr {
         op: op_type,
-        expr: Box::new(take(&mut expr_node)),
-        param: param.as_mut().map(|p| Box::new(take(p))),
+        expr: boxed(&mut expr_node),
+        param: param.as_mut().map(boxed),
         modifier,
     });
     let mut children = vec![&expr_node];

@@ -18,7 +18,8 @@
 //!
 //! Files: `lexer` (tokens; `lexer/quoted` for strings), `literals`
 //! (values of numbers, durations, strings), `expr` (operators and atoms),
-//! `postfix` (ranges, subqueries, `offset`, `@`), `selector` (label
+//! `postfix` (ranges, subqueries, `offset`, `@`), `positions` (where
+//! sub-expressions start, for annotations), `selector` (label
 //! matchers, grouping labels, binary modifiers), `functions` (the function
 //! table), `checks` (node construction with the type checks), `describe`
 //! (Prometheus's token descriptions). Tests: `tests` and `oracle_cases`
@@ -30,8 +31,11 @@ mod expr;
 mod functions;
 mod lexer;
 mod literals;
+mod positions;
 mod postfix;
 mod selector;
+
+pub(crate) use positions::Positions;
 
 #[cfg(test)]
 mod error_tests;
@@ -93,19 +97,27 @@ impl SyntaxError {
     /// `PositionRange.StartPosInput` computes them: lines split at `\n`,
     /// the column is the byte distance from the last line break.
     fn locate(self, src: &str) -> ParseError {
-        let pos = self.pos.min(src.len());
-        let before = &src.as_bytes()[..pos];
-        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-        let col = match before.iter().rposition(|&b| b == b'\n') {
-            Some(nl) => pos - nl,
-            None => pos + 1,
-        };
+        let (line, col) = line_col(src, self.pos);
         ParseError {
             line,
             col,
             message: self.msg,
         }
     }
+}
+
+/// Line and column of byte offset `pos` in `src`, as Prometheus's
+/// `PositionRange.StartPosInput` computes them: lines split at `\n`, the
+/// column is the byte distance from the last line break.
+fn line_col(src: &str, pos: usize) -> (usize, usize) {
+    let pos = pos.min(src.len());
+    let before = &src.as_bytes()[..pos];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let col = match before.iter().rposition(|&b| b == b'\n') {
+        Some(nl) => pos - nl,
+        None => pos + 1,
+    };
+    (line, col)
 }
 
 /// Parses a PromQL expression into promql-parser's AST, accepting exactly
@@ -141,6 +153,13 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 /// one (the engine's evaluation thread).
 pub(crate) fn parse_in_place(input: &str) -> Result<Expr, ParseError> {
     expr::parse_query(input).map_err(|e| e.locate(input))
+}
+
+/// [`parse_in_place`], also noting where each sub-expression starts, for
+/// the positions Prometheus puts on warnings and infos.
+pub(crate) fn parse_with_positions(input: &str) -> Result<(Expr, Positions), ParseError> {
+    let (parsed, positions) = positions::recording(input, || parse_in_place(input));
+    parsed.map(|e| (e, positions))
 }
 
 /// Counts the characters that can make the parser recurse.

@@ -14,6 +14,7 @@ use super::checks::{Node, first, over, take, type_err};
 use super::expr::Parser;
 use super::lexer::Token;
 use super::literals;
+use super::positions::boxed;
 
 const SUBQUERY: &str = "subquery selector";
 
@@ -202,7 +203,7 @@ fn subquery(mut node: Node, range: Duration, step: Option<Duration>) -> Result<N
         }),
     ]);
     let expr = Expr::Subquery(SubqueryExpr {
-        expr: Box::new(take(&mut node)),
+        expr: boxed(&mut node),
         offset: None,
         at: None,
         range,

@@ -57,18 +57,28 @@ pub fn encode(result: &QueryResult) -> Vec<u8> {
         }
     }
     out.push(b'}');
-    if !result.warnings.is_empty() {
-        out.extend_from_slice(b",\"warnings\":[");
-        for (i, w) in result.warnings.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            string(&mut out, w);
-        }
-        out.push(b']');
-    }
+    // Prometheus 3 adds each list only when it has entries.
+    strings(&mut out, "warnings", &result.warnings);
+    strings(&mut out, "infos", &result.infos);
     out.push(b'}');
     out
+}
+
+/// `,"<key>":["…",…]` unless `items` is empty.
+fn strings(out: &mut Vec<u8>, key: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":[");
+    for (i, w) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, w);
+    }
+    out.push(b']');
 }
 
 /// A starting capacity that saves most regrowth: about 30 bytes a point
@@ -167,6 +177,7 @@ mod tests {
         QueryResult {
             value,
             warnings: warnings.iter().map(|w| w.to_string()).collect(),
+            infos: Vec::new(),
         }
     }
 
@@ -247,6 +258,20 @@ mod tests {
                 json!(format_sample_value(v))
             );
         }
+    }
+
+    #[test]
+    fn infos_follow_warnings_when_present() {
+        let mut r = result(Value::Scalar { t: 0, v: 1.0 }, &["w"]);
+        r.infos = vec!["PromQL info: i (1:6)".into()];
+        assert_eq!(
+            parsed(&r),
+            json!({"status":"success","data":{"resultType":"scalar","result":[0,"1"]},
+                   "warnings":["w"],"infos":["PromQL info: i (1:6)"]})
+        );
+        r.warnings.clear();
+        assert_eq!(parsed(&r)["infos"], json!(["PromQL info: i (1:6)"]));
+        assert!(parsed(&r).get("warnings").is_none());
     }
 
     #[test]
