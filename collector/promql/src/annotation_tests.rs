@@ -2,26 +2,13 @@
 //! by the position of the node it is about (`… (1:6)`), deduplicated, the
 //! same from the fast and the general path and for instant and range queries.
 
-use sextant_store::{Labels, Sample, SeriesSamples};
+use sextant_store::SeriesSamples;
 
 use crate::harness::Mem;
 use crate::{Engine, EngineConfig, QueryResult};
 
 fn series(pairs: &[(&str, &str)], f: fn(i64) -> f64) -> SeriesSamples {
-    SeriesSamples {
-        labels: Labels::from_pairs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        ),
-        samples: (0..40)
-            .map(|i| Sample {
-                t: i * 15_000,
-                v: f(i),
-            })
-            .collect(),
-    }
+    crate::harness::series(pairs, 15_000, f)
 }
 
 fn mem() -> Mem {

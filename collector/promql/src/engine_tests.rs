@@ -284,20 +284,7 @@ proptest! {
 
 /// A small data set with several label shapes, for generated queries.
 fn varied_mem() -> Mem {
-    let series = |pairs: &[(&str, &str)], step: i64, f: fn(i64) -> f64| SeriesSamples {
-        labels: Labels::from_pairs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        ),
-        samples: (0..40)
-            .map(|i| Sample {
-                t: i * step,
-                v: f(i),
-            })
-            .collect(),
-    };
+    use crate::harness::series;
     Mem {
         series: vec![
             series(&[("__name__", "c"), ("a", "x")], 10_000, |i| i as f64),

@@ -37,6 +37,24 @@ impl Queryable for Mem {
     }
 }
 
+/// A series of 40 samples `step` ms apart starting at 0, valued `f(i)`.
+pub(crate) fn series(pairs: &[(&str, &str)], step: i64, f: fn(i64) -> f64) -> SeriesSamples {
+    SeriesSamples {
+        labels: Labels::from_pairs(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        samples: (0..40)
+            .map(|i| Sample {
+                t: i * step,
+                v: f(i),
+            })
+            .collect(),
+    }
+}
+
 /// Parses `5m`, `1h30m`, `100ms`, `0` into milliseconds (negative with `-`).
 pub(crate) fn dur(s: &str) -> i64 {
     let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
