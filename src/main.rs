@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use crate::config::FileConfig;
 use crate::selflog::SelfLogs;
@@ -250,8 +251,9 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
         Some(traces),
     )?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks =
-        collector::start(&ccfg, prometheus::Registry::new(), c_rx, stop_rx.clone()).await?;
+    let mut tasks = collector::start(&ccfg, prometheus::Registry::new(), c_rx, stop_rx.clone())
+        .instrument(tracing::info_span!(selflog::COLLECTOR_SPAN))
+        .await?;
     tasks.extend(agent::start(acfg, prometheus::Registry::new(), a_rx, stop_rx).await?);
     tracing::info!(
         query_api = %format!("http://{}", ccfg.http_listen),

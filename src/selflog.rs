@@ -10,12 +10,14 @@ use tokio::sync::mpsc;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
 
 /// Records dropped because the shipping side fell behind (never blocks logging).
 pub static DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// Where records go: events whose target starts with one of `prefixes` go to
-/// `collector`, the rest to `agent`; a missing side falls back to the other.
+/// Where records go: events from the collector's code (by target) or
+/// logged inside a [`COLLECTOR_SPAN`] span go to `collector`, the rest to
+/// `agent`; a missing side falls back to the other.
 pub struct SelfLogs {
     /// Receives the collector's own records.
     pub collector: Option<mpsc::Sender<LogRecord>>,
@@ -25,10 +27,21 @@ pub struct SelfLogs {
 
 const COLLECTOR_TARGETS: &[&str] = &["sextant_collector", "sextant_store", "sextant::collector"];
 
-impl<S: Subscriber> tracing_subscriber::Layer<S> for SelfLogs {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+/// Name of the span the binary starts the collector in, so records from
+/// shared code (the listeners' "listening") land in the collector's stream
+/// when `sextant up` runs both roles in one process.
+pub const COLLECTOR_SPAN: &str = "collector";
+
+impl<S> tracing_subscriber::Layer<S> for SelfLogs
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let target = event.metadata().target();
-        let is_collector = COLLECTOR_TARGETS.iter().any(|p| target.starts_with(p));
+        let is_collector = COLLECTOR_TARGETS.iter().any(|p| target.starts_with(p))
+            || ctx
+                .event_scope(event)
+                .is_some_and(|mut scope| scope.any(|span| span.name() == COLLECTOR_SPAN));
         let (first, second) = if is_collector {
             (&self.collector, &self.agent)
         } else {

@@ -48,6 +48,23 @@ fn up_stores_its_own_telemetry_within_30_seconds() {
             (!v["data"]["result"].as_array()?.is_empty()).then_some(())
         });
     }
+    // Each role's listeners announce themselves in that role's own stream,
+    // though both share the listener code: three for the collector (OTLP
+    // gRPC and HTTP, the query API), one for the agent.
+    for (service, want) in [("sextant-collector", 3), ("sextant-agent", 1)] {
+        let what = format!("{want} \"listening\" records from {service}");
+        eventually(Duration::from_secs(30), &what, || {
+            let q = enc(&format!(r#"{{service_name="{service}"}}"#));
+            let v = get_json(&api(&format!("/loki/api/v1/query_range?query={q}")));
+            let listening = v["data"]["result"]
+                .as_array()?
+                .iter()
+                .flat_map(|stream| stream["values"].as_array().into_iter().flatten())
+                .filter(|entry| entry[1] == "listening")
+                .count();
+            (listening == want).then_some(())
+        });
+    }
     eventually(Duration::from_secs(30), "stored spans", || {
         let v = get_json(&api(&format!(
             "/api/v1/query?query={}",
