@@ -8,7 +8,7 @@
 //! set), a duplicate check over all of them and a group key per element.
 //! None of that depends on the step: a series' output labels, whether they
 //! are unique and which group they fall in are fixed by the loaded series.
-//! So they are worked out once per query (a [`Plan`]) and each step only
+//! So they are worked out once per load slice (a [`Plan`]) and each step only
 //! cuts windows out of the sorted samples and computes values, calling the
 //! same window and reduce functions as the general path, in the same order,
 //! so answers are identical.
@@ -33,7 +33,8 @@ use crate::labels as lbl;
 use crate::selector::{duration_ms, ref_time};
 use crate::value::{Elem, is_stale};
 
-/// What one fast-path node needs at every step, computed once per query.
+/// What one fast-path node needs at every step, computed once per query
+/// (per load slice, for a range query).
 pub(crate) struct Plan {
     /// Output index per loaded series, in the selector's series order: its
     /// group for an aggregation, the series itself for a bare call.
