@@ -15,11 +15,11 @@
 //!   (worth a look, never a probe failure).
 //! * [`report`] — [`Report`], the metric values a check produced, and their
 //!   conversion to an OTLP `ExportMetricsServiceRequest`.
-//! * [`mysql`] — MySQL and MariaDB (replicas, Galera nodes, primaries);
-//!   [`postgres`] — PostgreSQL primaries and standbys; [`redis`] — Redis
-//!   masters and replicas.
+//! * [`mysql`] — MySQL and MariaDB (replicas, Galera nodes, primaries).
 //! * [`postgres`] — PostgreSQL (primaries and streaming standbys).
 //! * [`redis`] — Redis (masters and replicas), over a small RESP2 client.
+//! * [`tls`] — the `tls:` block and rustls client of the PostgreSQL and
+//!   Redis checks (MySQL's driver brings its own), and the trust roots.
 //! * [`http`], [`tcp`], [`dns`] — endpoints, ports (with TLS certificate
 //!   expiry) and name servers, in the blackbox exporter's manner.
 //! * [`kind`] — one config block and one runnable value for any kind.
@@ -38,6 +38,7 @@ pub mod redis;
 pub mod report;
 pub mod secret;
 pub mod tcp;
+pub mod tls;
 pub mod verdict;
 
 pub use report::{MetricDef, MetricKind, MetricValue, Report, report_to_otlp};

@@ -2,17 +2,23 @@
 //!
 //! Each [`Redis`] runs `redis-server` on a free loopback port with
 //! persistence off and its working directory in a temp dir, as a child
-//! process killed (SIGKILL) on drop. [`Redis::command`] talks RESP to it
-//! over a plain TCP connection, for setting up scenarios.
+//! process killed (SIGKILL) on drop. [`Redis::start_tls`] serves TLS only
+//! (`--port 0`, `--tls-port`), with a test CA's certificate.
+//! [`Redis::command`] talks RESP to it, over TLS when the server has only
+//! TLS, for setting up scenarios.
 //!
 //! A missing `redis-server` fails the test with a message: the test script
 //! installs Debian's `redis-server`; nothing is skipped silently.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use super::tls::TlsFiles;
+use crate::health::tls::{Connector, TlsSettings};
 
 const HOW_TO_INSTALL: &str = "Redis is required by these tests: run scripts/test.sh \
     (it installs Debian's redis-server), or `apt-get install -y redis-server`";
@@ -21,10 +27,16 @@ const HOW_TO_INSTALL: &str = "Redis is required by these tests: run scripts/test
 pub struct Redis {
     child: Option<Child>,
     dir: tempfile::TempDir,
-    /// TCP port on 127.0.0.1.
+    /// TCP port on 127.0.0.1 (the TLS port of a [`start_tls`](Self::start_tls) server).
     pub port: u16,
     password: Option<String>,
+    /// The client config of a TLS-only server (trusting its CA; any name).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
+
+/// A byte stream to the server: plain TCP or rustls over it.
+trait Io: Read + Write {}
+impl<T: Read + Write> Io for T {}
 
 fn find_server() -> PathBuf {
     let path = std::env::var("PATH").unwrap_or_default();
@@ -71,6 +83,26 @@ fn read_reply(r: &mut impl BufRead) -> Result<String, String> {
 impl Redis {
     /// Starts a server with `extra` arguments (`["--maxmemory", "10mb"]`).
     pub async fn start(extra: &[&str]) -> Redis {
+        Self::start_with(extra, None).await
+    }
+
+    /// Starts a server that speaks TLS only (`--port 0`, `--tls-port`) with
+    /// `tls`'s certificate and no client certificates asked for, plus `extra`.
+    pub async fn start_tls(tls: &TlsFiles, extra: &[&str]) -> Redis {
+        Self::start_with(extra, Some(tls)).await
+    }
+
+    async fn start_with(extra: &[&str], tls: Option<&TlsFiles>) -> Redis {
+        let client = tls.map(|files| {
+            let settings = TlsSettings {
+                ca_file: Some(files.ca.clone()),
+                skip_domain_validation: true,
+                accept_invalid_certs: false,
+            };
+            Connector::new(&settings)
+                .unwrap_or_else(|e| panic!("TLS client for the test server: {e}"))
+                .config()
+        });
         let server = find_server();
         let dir = tempfile::tempdir().expect("temp dir for redis");
         let password = extra
@@ -83,8 +115,26 @@ impl Redis {
             let port = free_port();
             let dir_now = dir.take().expect("dir kept between attempts");
             let log = dir_now.path().join("redis.log");
+            let port_args: Vec<String> = match tls {
+                None => vec!["--port".into(), port.to_string()],
+                Some(files) => vec![
+                    "--port".into(),
+                    "0".into(),
+                    "--tls-port".into(),
+                    port.to_string(),
+                    "--tls-cert-file".into(),
+                    files.cert.display().to_string(),
+                    "--tls-key-file".into(),
+                    files.key.display().to_string(),
+                    "--tls-ca-cert-file".into(),
+                    files.ca.display().to_string(),
+                    "--tls-auth-clients".into(),
+                    "no".into(),
+                ],
+            };
             let child = Command::new(&server)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(&port_args)
+                .args(["--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
                 .arg("--dir")
                 .arg(dir_now.path())
@@ -102,6 +152,7 @@ impl Redis {
                 dir: dir_now,
                 port,
                 password: password.clone(),
+                tls: client.clone(),
             };
             match redis.wait_ready(Duration::from_secs(20)).await {
                 Ok(()) => return redis,
@@ -147,11 +198,22 @@ impl Redis {
         }
     }
 
-    fn try_command(&self, args: &[&str]) -> Result<String, String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
+    fn stream(&self) -> Result<Box<dyn Io>, String> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        tcp.set_read_timeout(Some(Duration::from_secs(5)))
             .map_err(|e| e.to_string())?;
+        let Some(config) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let name =
+            rustls::pki_types::ServerName::try_from("127.0.0.1").map_err(|e| e.to_string())?;
+        let conn =
+            rustls::ClientConnection::new(Arc::clone(config), name).map_err(|e| e.to_string())?;
+        Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
+    }
+
+    fn try_command(&self, args: &[&str]) -> Result<String, String> {
+        let mut stream = self.stream()?;
         let mut out = Vec::new();
         let mut push = |args: &[&str]| {
             out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
@@ -164,6 +226,7 @@ impl Redis {
         }
         push(args);
         stream.write_all(&out).map_err(|e| e.to_string())?;
+        stream.flush().map_err(|e| e.to_string())?;
         let mut reader = BufReader::new(stream);
         if self.password.is_some() {
             read_reply(&mut reader)?;
@@ -178,7 +241,8 @@ impl Redis {
             .unwrap_or_else(|e| panic!("{args:?}: {e}"))
     }
 
-    /// Opens `n` idle client connections (dropping them disconnects).
+    /// Opens `n` idle plain-TCP client connections (dropping them
+    /// disconnects); for servers started without TLS.
     pub fn idle_clients(&self, n: usize) -> Vec<TcpStream> {
         (0..n)
             .filter_map(|_| TcpStream::connect(("127.0.0.1", self.port)).ok())

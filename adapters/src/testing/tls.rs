@@ -1,5 +1,6 @@
 //! A throwaway certificate authority and a server certificate for
-//! 127.0.0.1, made with the `openssl` command, for TLS tests.
+//! 127.0.0.1 (or for names of the test's choosing), made with the `openssl`
+//! command, for TLS tests.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,7 +9,8 @@ use std::process::Command;
 pub struct TlsFiles {
     /// The CA certificate (PEM), what a client trusts.
     pub ca: PathBuf,
-    /// The server certificate (PEM, SAN IP:127.0.0.1 and localhost).
+    /// The server certificate (PEM; SAN IP:127.0.0.1 and localhost unless
+    /// made by [`tls_files_for`]).
     pub cert: PathBuf,
     /// The server's private key (PEM).
     pub key: PathBuf,
@@ -29,8 +31,26 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// A CA name of its own for every directory: two test CAs with one name
+/// would make a certificate of the other look forged (a bad signature)
+/// rather than signed by an unknown authority.
+fn ca_subject(dir: &Path) -> String {
+    let unique = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().replace(['/', '=', '+', ','], "_"))
+        .unwrap_or_default();
+    format!("/CN=sextant-test-ca{unique}")
+}
+
 /// Makes a CA and a server certificate (SAN IP:127.0.0.1) in `dir`.
 pub fn tls_files(dir: &Path) -> TlsFiles {
+    tls_files_for(dir, "IP:127.0.0.1,DNS:localhost")
+}
+
+/// Makes a CA and a server certificate whose subjectAltName is `san`
+/// (openssl's syntax, e.g. `"DNS:localhost"`), so a test can connect by a
+/// name the certificate does not carry.
+pub fn tls_files_for(dir: &Path, san: &str) -> TlsFiles {
     let ec = [
         "-newkey",
         "ec",
@@ -38,7 +58,8 @@ pub fn tls_files(dir: &Path) -> TlsFiles {
         "ec_paramgen_curve:prime256v1",
         "-nodes",
     ];
-    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", "/CN=sextant-test-ca"];
+    let ca_subject = ca_subject(dir);
+    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", &ca_subject];
     ca_args.extend(ec);
     ca_args.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
     openssl(dir, &ca_args);
@@ -46,11 +67,7 @@ pub fn tls_files(dir: &Path) -> TlsFiles {
     csr_args.extend(ec);
     csr_args.extend(["-keyout", "server.key", "-out", "server.csr"]);
     openssl(dir, &csr_args);
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )
-    .expect("write san.ext");
+    std::fs::write(dir.join("san.ext"), format!("subjectAltName={san}\n")).expect("write san.ext");
     openssl(
         dir,
         &[
@@ -90,7 +107,8 @@ pub fn tls_files_valid(dir: &Path, not_before: &str, not_after: &str) -> TlsFile
         "ec_paramgen_curve:prime256v1",
         "-nodes",
     ];
-    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", "/CN=sextant-test-ca"];
+    let ca_subject = ca_subject(dir);
+    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", &ca_subject];
     ca_args.extend(ec);
     ca_args.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
     openssl(dir, &ca_args);

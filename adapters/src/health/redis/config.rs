@@ -2,6 +2,7 @@
 //!
 //! As for MySQL, the password never sits in the config: it comes from a file
 //! or an environment variable into a [`Secret`] whose `Debug` is redacted.
+//! TLS is the shared `tls:` block ([`TlsSettings`]), as `redis-cli --tls`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,6 +12,8 @@ use serde::Deserialize;
 
 pub use crate::health::secret::Secret;
 use crate::health::secret::{self, SecretError};
+pub use crate::health::tls::TlsSettings;
+use crate::health::tls::TlsSetupError;
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +24,10 @@ pub enum RedisError {
     /// The password could not be read.
     #[error("redis password: {0}")]
     Password(#[source] SecretError),
+    /// The `tls:` block could not be turned into a TLS client (a CA file
+    /// that cannot be read, a host that is no TLS server name).
+    #[error("redis tls: {0}")]
+    Tls(#[source] TlsSetupError),
 }
 
 /// Settings of one Redis check.
@@ -39,7 +46,10 @@ pub struct RedisConfig {
     pub password_file: Option<PathBuf>,
     /// Environment variable holding the password.
     pub password_env: Option<String>,
-    /// Budget of one whole check, connection included.
+    /// TLS to the server's `tls-port`; absent means plain TCP. The
+    /// certificate is verified against `host`.
+    pub tls: Option<TlsSettings>,
+    /// Budget of one whole check, connection and TLS handshake included.
     #[serde(with = "crate::duration")]
     pub timeout: Duration,
     /// A replica whose last I/O from its master is older than this is not
@@ -58,6 +68,7 @@ impl Default for RedisConfig {
             user: None,
             password_file: None,
             password_env: None,
+            tls: None,
             timeout: Duration::from_secs(2),
             max_link_idle: Duration::from_secs(30),
             max_memory_ratio: 0.8,
@@ -72,13 +83,15 @@ impl fmt::Debug for RedisConfig {
             .field("target", &self.target())
             .field("password_file", &self.password_file)
             .field("password_env", &self.password_env)
+            .field("tls", &self.tls)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl RedisConfig {
-    /// What the check reports as its target: `redis://[user@]host:port`;
+    /// What the check reports as its target: `redis://[user@]host:port`,
+    /// or `rediss://…` over TLS (the scheme Redis clients use for it);
     /// never a password.
     pub fn target(&self) -> String {
         let user = self
@@ -86,7 +99,12 @@ impl RedisConfig {
             .as_ref()
             .map(|u| format!("{u}@"))
             .unwrap_or_default();
-        format!("redis://{user}{}", self.address())
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://{user}{}", self.address())
     }
 
     /// `host:port` to connect to (IPv6 hosts in brackets).
@@ -174,6 +192,21 @@ mod tests {
             let err = c.validate().expect_err(want).to_string();
             assert!(err.contains(want), "{err}");
         }
+        let tls: RedisConfig = serde_json::from_str(
+            r#"{"host":"cache","tls":{"ca_file":"/ca.pem","skip_domain_validation":true}}"#,
+        )
+        .expect("valid tls block");
+        assert_eq!(tls.target(), "rediss://cache:6379");
+        let block = tls.tls.as_ref().expect("tls set");
+        assert_eq!(
+            block.ca_file.as_deref(),
+            Some(std::path::Path::new("/ca.pem"))
+        );
+        assert!(block.skip_domain_validation && !block.accept_invalid_certs);
+        let err = serde_json::from_str::<RedisConfig>(r#"{"tls":{"cafile":"/ca.pem"}}"#)
+            .expect_err("typo in the tls block")
+            .to_string();
+        assert!(err.contains("unknown field `cafile`"), "{err}");
         let pw = v6
             .resolve_password_with(|n| (n == "PW").then(|| "s3cret".to_string()))
             .expect("set")

@@ -2,7 +2,9 @@
 //! replies capped at 1 MiB, every call under the check's deadline).
 //!
 //! Each [`RedisCheck::check`] opens one TCP connection (at most
-//! [`MAX_CONNECTIONS`] checks run at once), then:
+//! [`MAX_CONNECTIONS`] checks run at once) — with a `tls:` block, a TLS
+//! session over it to the server's `tls-port`, the certificate verified
+//! against `host` (see [`crate::health::tls`]) — then:
 //!
 //! 1. `AUTH [user] password` — when a password is configured;
 //! 2. `PING` — liveness and latency; `PONG`, or `LOADING` / `MASTERDOWN` /
@@ -10,9 +12,11 @@
 //! 3. `INFO` — role, replication link, clients, memory, counters.
 //!
 //! and closes the connection, so every check also proves that a new client
-//! can connect and authenticate. The password is never logged, never part of
-//! the target, and scrubbed from every error text. No TLS and no Unix socket
-//! yet.
+//! can connect and authenticate; every step, the TLS handshake included, runs
+//! under the check's deadline. A failed handshake is a liveness failure that
+//! says why (`connect: TLS error: certificate signed by an unknown
+//! authority …`). The password is never logged, never part of the target,
+//! and scrubbed from every error text. No Unix socket yet.
 
 pub mod config;
 mod info;
@@ -25,12 +29,15 @@ mod tests;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Semaphore;
 
-pub use config::{RedisConfig, RedisError, Secret};
+pub use config::{RedisConfig, RedisError, Secret, TlsSettings};
 pub use resp::MAX_REPLY_BYTES;
 
 use crate::health::report::Report;
+use crate::health::tls::{self, Connector};
 use crate::health::verdict::Verdict;
 use judge::{Previous, Snapshot};
 use resp::{Connection, Reply, RespError};
@@ -59,6 +66,7 @@ pub struct RedisCheck {
     target: String,
     slots: Semaphore,
     previous: Mutex<Option<Previous>>,
+    tls: Option<(Connector, ServerName<'static>)>,
 }
 
 impl std::fmt::Debug for RedisCheck {
@@ -88,7 +96,15 @@ impl RedisCheck {
         let mut unchecked = config.clone();
         unchecked.user = None;
         unchecked.validate()?;
+        let tls = match &config.tls {
+            Some(settings) => Some((
+                Connector::new(settings).map_err(RedisError::Tls)?,
+                tls::server_name(&config.host).map_err(RedisError::Tls)?,
+            )),
+            None => None,
+        };
         Ok(RedisCheck {
+            tls,
             address: config.address(),
             target: config.target(),
             slots: Semaphore::new(MAX_CONNECTIONS),
@@ -154,8 +170,8 @@ impl RedisCheck {
         }
     }
 
-    /// Connects, authenticates and pings; then reads INFO. Err is why the
-    /// server is not live.
+    /// Connects (TCP, then TLS when configured) and runs the session.
+    /// Err is why the server is not live.
     async fn run(
         &self,
         deadline: tokio::time::Instant,
@@ -168,9 +184,52 @@ impl RedisCheck {
                  no answer within the check timeout of {budget:?}"
             ));
         };
-        let mut conn = Connection::connect(&self.address, deadline, budget)
+        let tcp = resp::connect_tcp(&self.address, deadline, budget)
             .await
             .map_err(|e| self.describe("connect", &e))?;
+        let Some((connector, name)) = &self.tls else {
+            return self
+                .session(Connection::new(tcp), deadline, operations)
+                .await;
+        };
+        let handshake = connector.handshake(name.clone(), tcp);
+        let stream = match tokio::time::timeout_at(deadline, handshake).await {
+            Err(_) => {
+                let why = self.describe("connect: TLS handshake", &RespError::Timeout(budget));
+                return Err(format!("{why} (does the server speak TLS on this port?)"));
+            }
+            Ok(Err(e)) => return Err(self.describe("connect", &RespError::Tls(e.0))),
+            Ok(Ok(stream)) => stream,
+        };
+        self.session(Connection::new(stream), deadline, operations)
+            .await
+    }
+
+    /// Authenticates and pings; then reads INFO, and closes the connection.
+    async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut conn: Connection<S>,
+        deadline: tokio::time::Instant,
+        operations: &mut u32,
+    ) -> Result<Snapshot, String> {
+        let result = self.commands(&mut conn, deadline, operations).await;
+        conn.close(deadline).await;
+        match result {
+            // A TLS-only port drops a plain client at its first command.
+            Err(why) if self.tls.is_none() && *operations == 1 && dropped(&why) => {
+                Err(format!("{why} (does the server want TLS? set tls)"))
+            }
+            other => other,
+        }
+    }
+
+    async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        conn: &mut Connection<S>,
+        deadline: tokio::time::Instant,
+        operations: &mut u32,
+    ) -> Result<Snapshot, String> {
+        let budget = self.config.timeout;
         if let Some(secret) = &self.secret {
             let password = secret.expose().as_bytes();
             let args: Vec<&[u8]> = match &self.config.user {
@@ -226,6 +285,11 @@ fn refused(error: String, rtt: Duration) -> Snapshot {
         info: Err("skipped: the server does not serve this connection".to_string()),
         previous: None,
     }
+}
+
+/// Whether `why` says the server dropped the connection without a word.
+fn dropped(why: &str) -> bool {
+    why.ends_with(&RespError::Closed.to_string()) || why.contains("Connection reset by peer")
 }
 
 /// A short description of an unexpected reply (never its whole content).

@@ -1,11 +1,12 @@
 //! A minimal RESP2 client: commands out as arrays of bulk strings, replies
 //! parsed incrementally from a buffer with hard limits, so nothing a server
 //! (or something posing as one) sends can make the check allocate without
-//! bound, recurse deeply, or panic.
+//! bound, recurse deeply, or panic. A [`Connection`] runs over any byte
+//! stream: plain TCP, or TCP wrapped in TLS.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
@@ -49,6 +50,9 @@ pub(crate) enum RespError {
     /// No (complete) answer before the deadline.
     #[error("no answer within the check timeout of {0:?}")]
     Timeout(Duration),
+    /// The TLS handshake failed; the text says why.
+    #[error("TLS error: {0}")]
+    Tls(String),
 }
 
 fn protocol(why: impl Into<String>) -> RespError {
@@ -156,29 +160,34 @@ fn parse_at(buf: &[u8], at: usize, depth: usize) -> Result<Option<(Reply, usize)
     Ok(Some(reply))
 }
 
-/// One connection to a Redis server.
-pub(crate) struct Connection {
-    stream: TcpStream,
+/// Opens a TCP connection to `addr` (`host:port`) before `deadline`.
+pub(crate) async fn connect_tcp(
+    addr: &str,
+    deadline: Instant,
+    budget: Duration,
+) -> Result<TcpStream, RespError> {
+    match timeout_at(deadline, TcpStream::connect(addr)).await {
+        Err(_) => Err(RespError::Timeout(budget)),
+        Ok(Err(e)) => Err(RespError::Io(e.to_string())),
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
+    }
+}
+
+/// One connection to a Redis server over `S` (TCP, or TLS over TCP).
+pub(crate) struct Connection<S> {
+    stream: S,
     buf: Vec<u8>,
 }
 
-impl Connection {
-    /// Connects to `addr` (`host:port`) before `deadline`.
-    pub async fn connect(
-        addr: &str,
-        deadline: Instant,
-        budget: Duration,
-    ) -> Result<Self, RespError> {
-        match timeout_at(deadline, TcpStream::connect(addr)).await {
-            Err(_) => Err(RespError::Timeout(budget)),
-            Ok(Err(e)) => Err(RespError::Io(e.to_string())),
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                Ok(Connection {
-                    stream,
-                    buf: Vec::new(),
-                })
-            }
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// A connection over an established stream.
+    pub fn new(stream: S) -> Self {
+        Connection {
+            stream,
+            buf: Vec::new(),
         }
     }
 
@@ -195,9 +204,16 @@ impl Connection {
         }
     }
 
+    /// Closes the stream politely (TLS `close_notify`, TCP FIN) unless the
+    /// deadline comes first; errors are of no interest any more.
+    pub async fn close(mut self, deadline: Instant) {
+        let _ = timeout_at(deadline, self.stream.shutdown()).await;
+    }
+
     async fn round_trip(&mut self, args: &[&[u8]]) -> Result<Reply, RespError> {
         let io = |e: std::io::Error| RespError::Io(e.to_string());
         self.stream.write_all(&encode(args)).await.map_err(io)?;
+        self.stream.flush().await.map_err(io)?;
         loop {
             if let Some((reply, used)) = parse(&self.buf)? {
                 self.buf.drain(..used);

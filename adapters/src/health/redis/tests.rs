@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{RedisCheck, RedisConfig, Secret};
+use super::{RedisCheck, RedisConfig, Secret, TlsSettings};
 
 use crate::testing::redis::Redis;
 use crate::testing::report::{show, until};
+use crate::testing::tls::{tls_files, tls_files_for};
 
 fn check_on(port: u16, edit: impl FnOnce(&mut RedisConfig)) -> RedisCheck {
     let mut cfg = RedisConfig {
@@ -271,4 +272,165 @@ async fn loading_silent_oversized_and_unreachable() {
         "{why}"
     );
     assert!(r.metrics.is_empty());
+}
+
+#[tokio::test]
+async fn tls_is_verified_against_the_host() {
+    let certs = tempfile::tempdir().expect("cert dir");
+    // The server's certificate names localhost only, so 127.0.0.1 is a
+    // name mismatch on the same server.
+    let tls = tls_files_for(certs.path(), "DNS:localhost");
+    let other_dir = tempfile::tempdir().expect("other cert dir");
+    let other = tls_files(other_dir.path());
+    let password = "tl5:s3cret@pw";
+    let redis = Redis::start_tls(&tls, &["--requirepass", password]).await;
+    let check = |host: &str, settings: Option<TlsSettings>| {
+        let cfg = RedisConfig {
+            host: host.to_string(),
+            port: redis.port,
+            tls: settings,
+            ..RedisConfig::default()
+        };
+        RedisCheck::with_secret(cfg, Some(Secret::new(password))).expect("valid config")
+    };
+    let trusting = |ca: &std::path::Path| TlsSettings {
+        ca_file: Some(ca.to_path_buf()),
+        ..TlsSettings::default()
+    };
+
+    let trusted = check("localhost", Some(trusting(&tls.ca)));
+    let r = trusted.check().await;
+    show("TLS, trusted CA", &r);
+    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
+    assert_eq!(r.target, format!("rediss://localhost:{}", redis.port));
+    assert_eq!(r.operations, 3, "AUTH, PING, INFO over TLS");
+    assert!(r.metric("redis.uptime", None).is_some());
+
+    let plain = check("localhost", None);
+    let r = plain.check().await;
+    show("no TLS, TLS-only server", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    let why = r.verdict.live.summary();
+    assert!(why.starts_with("AUTH: "), "{why}");
+    assert!(
+        why.ends_with("(does the server want TLS? set tls)"),
+        "{why}"
+    );
+    assert!(!why.contains(password), "{why}");
+
+    let mismatch = check("127.0.0.1", Some(trusting(&tls.ca)));
+    let r = mismatch.check().await;
+    show("TLS, name mismatch", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.live.summary(),
+        "connect: TLS error: certificate is not valid for 127.0.0.1 (it names localhost)"
+    );
+    let skip_name = check(
+        "127.0.0.1",
+        Some(TlsSettings {
+            skip_domain_validation: true,
+            ..trusting(&tls.ca)
+        }),
+    );
+    let r = skip_name.check().await;
+    show("TLS, name mismatch, skip_domain_validation", &r);
+    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
+
+    let untrusted = check("localhost", Some(trusting(&other.ca)));
+    let r = untrusted.check().await;
+    show("TLS, unknown CA", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.live.summary(),
+        format!(
+            "connect: TLS error: certificate signed by an unknown authority \
+             (trusting the CAs in {})",
+            other.ca.display()
+        )
+    );
+    // Skipping the name check does not forgive an unknown CA.
+    let r = check(
+        "localhost",
+        Some(TlsSettings {
+            skip_domain_validation: true,
+            ..trusting(&other.ca)
+        }),
+    )
+    .check()
+    .await;
+    assert!(
+        r.verdict.live.summary().contains("unknown authority"),
+        "{}",
+        r.verdict
+    );
+    let anything = check(
+        "127.0.0.1",
+        Some(TlsSettings {
+            accept_invalid_certs: true,
+            ..trusting(&other.ca)
+        }),
+    );
+    let r = anything.check().await;
+    show("TLS, unknown CA, accept_invalid_certs", &r);
+    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
+
+    // Redis reads a ClientHello as the start of an inline command and
+    // waits for its end: the handshake runs into the deadline.
+    let plain_server = Redis::start(&[]).await;
+    let r = check_on(plain_server.port, |c| {
+        c.tls = Some(trusting(&tls.ca));
+        c.timeout = Duration::from_millis(300);
+    })
+    .check()
+    .await;
+    show("TLS, plain server", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.live.summary(),
+        "connect: TLS handshake: no answer within the check timeout of 300ms \
+         (does the server speak TLS on this port?)"
+    );
+}
+
+#[tokio::test]
+async fn tls_handshake_is_bounded_and_config_errors_name_the_file() {
+    let certs = tempfile::tempdir().expect("cert dir");
+    let tls = tls_files(certs.path());
+    let timeout = Duration::from_millis(300);
+    let silent = impostor(Vec::new()).await;
+    let r = check_on(silent, |c| {
+        c.timeout = timeout;
+        c.tls = Some(TlsSettings {
+            ca_file: Some(tls.ca.clone()),
+            ..TlsSettings::default()
+        });
+    })
+    .check()
+    .await;
+    show("TLS, silent server", &r);
+    assert!(!r.verdict.live.ok);
+    assert!(r.duration < Duration::from_millis(600), "{:?}", r.duration);
+    assert!(
+        r.verdict
+            .live
+            .summary()
+            .starts_with("connect: TLS handshake: no answer within the check timeout of 300ms"),
+        "{}",
+        r.verdict
+    );
+
+    let missing = certs.path().join("nope.pem");
+    let cfg = RedisConfig {
+        tls: Some(TlsSettings {
+            ca_file: Some(missing.clone()),
+            ..TlsSettings::default()
+        }),
+        ..RedisConfig::default()
+    };
+    let err = RedisCheck::new(cfg)
+        .expect_err("missing CA file")
+        .to_string();
+    let want = format!("redis tls: ca_file {}: ", missing.display());
+    assert!(err.starts_with(&want), "{err}");
 }
