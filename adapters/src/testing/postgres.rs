@@ -9,7 +9,9 @@
 //! also drops supplementary groups) — no `su`/`runuser` wrapper whose death
 //! would orphan the server. Local connections are trusted (the admin
 //! connects as `postgres` over the socket); TCP needs scram-sha-256, and a
-//! `monitor` role in `pg_monitor` has a password.
+//! `monitor` role in `pg_monitor` has a password. [`Postgres::start_tls`]
+//! serves TLS with a test CA's certificate and takes TCP logins over TLS
+//! only (`hostssl` lines in `pg_hba.conf`).
 //!
 //! A missing server fails the test with a message: the test script installs
 //! Debian's `postgresql`; nothing is skipped silently.
@@ -21,6 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls};
+
+use super::tls::TlsFiles;
 
 /// The monitoring role every cluster has.
 pub const MONITOR_USER: &str = "monitor";
@@ -128,10 +132,29 @@ const SERVER_SETTINGS: &[&str] = &[
     "logging_collector=off",
 ];
 
+/// `pg_hba.conf` of a TLS server: the socket trusted, TCP over TLS only.
+const TLS_ONLY_HBA: &str = "\
+local all all trust
+local replication all trust
+hostssl all all 127.0.0.1/32 scram-sha-256
+hostssl all all ::1/128 scram-sha-256
+hostssl replication all 127.0.0.1/32 scram-sha-256
+";
+
 impl Postgres {
     /// Initialises a cluster and starts a primary with `settings` (`name=value`)
     /// on top of the defaults, then creates the `monitor` role.
     pub async fn start(settings: &[&str]) -> Postgres {
+        Self::start_with(settings, None).await
+    }
+
+    /// Like [`start`](Self::start), serving TLS (`ssl=on`) with `tls`'s
+    /// certificate and refusing TCP logins without it (`hostssl` only).
+    pub async fn start_tls(tls: &TlsFiles, settings: &[&str]) -> Postgres {
+        Self::start_with(settings, Some(tls)).await
+    }
+
+    async fn start_with(settings: &[&str], tls: Option<&TlsFiles>) -> Postgres {
         let bin = bin_dir();
         let (dir, owner) = Self::new_dir();
         let data = dir.path().join("data");
@@ -146,7 +169,12 @@ impl Postgres {
             ])
             .args(["--no-sync", "--encoding=UTF8", "--locale=C"]);
         run(&mut cmd, dir.path(), owner, "initdb");
-        let pg = Self::spawn(dir, owner, settings).await;
+        let mut all: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+        if let Some(files) = tls {
+            all.extend(serve_tls(dir.path(), owner, files));
+        }
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let pg = Self::spawn(dir, owner, &all).await;
         let monitor = format!(
             "CREATE ROLE {MONITOR_USER} LOGIN PASSWORD '{MONITOR_PASSWORD}' IN ROLE pg_monitor"
         );
@@ -376,6 +404,30 @@ fn children_of(parent: u32) -> Vec<u32> {
                 == Some(parent)
         })
         .collect()
+}
+
+/// Puts the certificate and key next to the cluster (owned by the server's
+/// user, the key 0600 as PostgreSQL demands), makes `pg_hba.conf` TLS-only
+/// for TCP, and returns the settings that turn TLS on.
+fn serve_tls(dir: &Path, owner: Option<(u32, u32)>, files: &TlsFiles) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let cert = dir.join("server.crt");
+    let key = dir.join("server.key");
+    let hba = dir.join("data").join("pg_hba.conf");
+    std::fs::copy(&files.cert, &cert).expect("copy the server certificate");
+    std::fs::copy(&files.key, &key).expect("copy the server key");
+    std::fs::write(&hba, TLS_ONLY_HBA).expect("write pg_hba.conf");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
+    if let Some(owner) = owner {
+        for path in [&cert, &key, &hba] {
+            chown_tree(path, owner);
+        }
+    }
+    vec![
+        "ssl=on".to_string(),
+        format!("ssl_cert_file={}", cert.display()),
+        format!("ssl_key_file={}", key.display()),
+    ]
 }
 
 fn run(cmd: &mut Command, cwd: &Path, owner: Option<(u32, u32)>, what: &str) {

@@ -4,6 +4,8 @@
 //!
 //! As for MySQL, the password never sits in the config: it comes from a file
 //! or an environment variable into a [`Secret`] whose `Debug` is redacted.
+//! TLS is the shared `tls:` block ([`TlsSettings`]): present means
+//! `sslmode=require` with the certificate verified as the block says.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,6 +15,8 @@ use serde::Deserialize;
 
 pub use crate::health::secret::Secret;
 use crate::health::secret::{self, SecretError};
+pub use crate::health::tls::TlsSettings;
+use crate::health::tls::TlsSetupError;
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +27,10 @@ pub enum PostgresError {
     /// The password could not be read.
     #[error("postgres password: {0}")]
     Password(#[source] SecretError),
+    /// The `tls:` block could not be turned into a TLS client (a CA file
+    /// that cannot be read, a host that is no TLS server name).
+    #[error("postgres tls: {0}")]
+    Tls(#[source] TlsSetupError),
 }
 
 /// Settings of one PostgreSQL check.
@@ -46,7 +54,12 @@ pub struct PostgresConfig {
     pub password_file: Option<PathBuf>,
     /// Environment variable holding the password.
     pub password_env: Option<String>,
-    /// Budget of one whole check, connection included; also the session's
+    /// TLS to the server; absent means plain TCP (or the Unix socket).
+    /// When set, the server must take TLS (`sslmode=require`) and its
+    /// certificate is verified against `host` (`verify-full`; the block's
+    /// switches relax that to `verify-ca` or `require`). Not with `socket_dir`.
+    pub tls: Option<TlsSettings>,
+    /// Budget of one whole check, connection and TLS handshake included; also the session's
     /// `statement_timeout`, so the server gives up when the check does.
     #[serde(with = "crate::duration")]
     pub timeout: Duration,
@@ -70,6 +83,7 @@ impl Default for PostgresConfig {
             database: "postgres".to_string(),
             password_file: None,
             password_env: None,
+            tls: None,
             timeout: Duration::from_secs(2),
             max_replica_lag: Duration::from_secs(30),
             max_connection_ratio: 0.8,
@@ -85,6 +99,7 @@ impl fmt::Debug for PostgresConfig {
             .field("target", &self.target())
             .field("password_file", &self.password_file)
             .field("password_env", &self.password_env)
+            .field("tls", &self.tls)
             .field("timeout", &self.timeout)
             .field("max_replica_lag", &self.max_replica_lag)
             .finish_non_exhaustive()
@@ -126,6 +141,9 @@ impl PostgresConfig {
         }
         if self.socket_dir.is_none() && self.host.is_empty() {
             return bad("host must not be empty (or set socket_dir)");
+        }
+        if self.socket_dir.is_some() && self.tls.is_some() {
+            return bad("tls needs host: PostgreSQL does not speak TLS over a Unix socket");
         }
         Ok(())
     }
@@ -172,13 +190,32 @@ mod tests {
         assert_eq!(c.database, "postgres");
         let err = parse(r#"{"password":"x"}"#).expect_err("no inline passwords");
         assert!(err.contains("unknown field `password`"), "{err}");
+        assert_eq!(c.tls, None);
+        let c = parse(r#"{"tls":{"ca_file":"/etc/pg/ca.pem","accept_invalid_certs":true}}"#)
+            .expect("valid tls block");
+        let tls = c.tls.expect("tls set");
+        assert_eq!(
+            tls.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/pg/ca.pem"))
+        );
+        assert!(tls.accept_invalid_certs && !tls.skip_domain_validation);
+        let err = parse(r#"{"tls":{"sslmode":"require"}}"#).expect_err("unknown tls key");
+        assert!(err.contains("unknown field `sslmode`"), "{err}");
     }
 
     #[test]
     fn validation_cases() {
         type Case = (fn(&mut PostgresConfig), Option<&'static str>);
-        let cases: [Case; 6] = [
+        let cases: [Case; 8] = [
             (|_| {}, None),
+            (|c| c.tls = Some(TlsSettings::default()), None),
+            (
+                |c| {
+                    c.tls = Some(TlsSettings::default());
+                    c.socket_dir = Some("/run/postgresql".into());
+                },
+                Some("tls needs host"),
+            ),
             (|c| c.timeout = Duration::ZERO, Some("timeout")),
             (|c| c.max_connection_ratio = 0.0, Some("ratio")),
             (

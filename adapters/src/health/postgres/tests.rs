@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
-use super::{PostgresCheck, PostgresConfig, Secret};
+use super::{PostgresCheck, PostgresConfig, Secret, TlsSettings};
 use crate::health::report::report_to_otlp;
 use crate::testing::postgres::{MONITOR_PASSWORD, MONITOR_USER, Postgres};
 use crate::testing::report::{show, until};
+use crate::testing::tls::{tls_files, tls_files_for};
 
 fn config(port: u16) -> PostgresConfig {
     PostgresConfig {
@@ -408,4 +409,172 @@ async fn silent_listener_and_frozen_server_time_out() {
         "no stuck connection kept"
     );
     check.close().await;
+}
+
+#[tokio::test]
+async fn tls_is_required_and_verified_against_the_host() {
+    let certs = tempfile::tempdir().expect("cert dir");
+    // The server's certificate names localhost only, so 127.0.0.1 is a
+    // name mismatch on the same server.
+    let tls = tls_files_for(certs.path(), "DNS:localhost");
+    let other_dir = tempfile::tempdir().expect("other cert dir");
+    let other = tls_files(other_dir.path());
+    let pg = Postgres::start_tls(&tls, &[]).await;
+    let check = |host: &str, settings: Option<TlsSettings>| {
+        check_for(&pg, |c| {
+            c.host = host.to_string();
+            c.tls = settings;
+        })
+    };
+    let trusting = |ca: &std::path::Path| TlsSettings {
+        ca_file: Some(ca.to_path_buf()),
+        ..TlsSettings::default()
+    };
+
+    let trusted = check("localhost", Some(trusting(&tls.ca)));
+    let r = trusted.check().await;
+    show("TLS, trusted CA", &r);
+    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
+    assert_eq!(
+        r.operations, 5,
+        "SELECT 1, state, receiver, clients, databases"
+    );
+    // The pooled session the check keeps is the encrypted one.
+    let encrypted = pg
+        .query_value(
+            "SELECT bool_and(s.ssl)::text FROM pg_stat_ssl s \
+             JOIN pg_stat_activity a USING (pid) WHERE a.usename = 'monitor'",
+        )
+        .await;
+    assert_eq!(encrypted.as_deref(), Some("true"));
+    trusted.close().await;
+
+    let plain = check("127.0.0.1", None);
+    let r = plain.check().await;
+    show("no TLS, hostssl only", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.live.summary(),
+        "connect: server error 28000 (FATAL): no pg_hba.conf entry for host \"127.0.0.1\", \
+         user \"monitor\", database \"postgres\", no encryption"
+    );
+
+    let mismatch = check("127.0.0.1", Some(trusting(&tls.ca)));
+    let r = mismatch.check().await;
+    show("TLS, name mismatch", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.live.summary(),
+        "connect: TLS error: certificate is not valid for 127.0.0.1 (it names localhost)"
+    );
+    let skip_name = check(
+        "127.0.0.1",
+        Some(TlsSettings {
+            skip_domain_validation: true,
+            ..trusting(&tls.ca)
+        }),
+    );
+    let r = skip_name.check().await;
+    show("TLS, name mismatch, skip_domain_validation", &r);
+    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
+    skip_name.close().await;
+
+    let untrusted = check("localhost", Some(trusting(&other.ca)));
+    let r = untrusted.check().await;
+    show("TLS, unknown CA", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.live.summary(),
+        format!(
+            "connect: TLS error: certificate signed by an unknown authority \
+             (trusting the CAs in {})",
+            other.ca.display()
+        )
+    );
+    let r = check(
+        "localhost",
+        Some(TlsSettings {
+            skip_domain_validation: true,
+            ..trusting(&other.ca)
+        }),
+    )
+    .check()
+    .await;
+    assert!(
+        r.verdict.live.summary().contains("unknown authority"),
+        "skipping the name check forgives no CA: {}",
+        r.verdict
+    );
+    let anything = check(
+        "127.0.0.1",
+        Some(TlsSettings {
+            accept_invalid_certs: true,
+            ..trusting(&other.ca)
+        }),
+    );
+    let r = anything.check().await;
+    show("TLS, unknown CA, accept_invalid_certs", &r);
+    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
+    anything.close().await;
+
+    // SCRAM over our TLS stream binds to the channel: a client that insists
+    // on channel binding logs in, so the end-point hash is the server's.
+    let mut bound = tokio_postgres::Config::new();
+    bound
+        .host("localhost")
+        .port(pg.port)
+        .user(MONITOR_USER)
+        .password(MONITOR_PASSWORD)
+        .dbname("postgres")
+        .ssl_mode(tokio_postgres::config::SslMode::Require)
+        .channel_binding(tokio_postgres::config::ChannelBinding::Require);
+    let connector = crate::health::tls::Connector::new(&trusting(&tls.ca)).expect("connector");
+    let (client, connection) = bound
+        .connect(super::tls::MakeRustls(connector))
+        .await
+        .unwrap_or_else(|e| panic!("channel binding required: {e:?}"));
+    let task = tokio::spawn(connection);
+    client.simple_query("SELECT 1").await.expect("SELECT 1");
+    drop(client);
+    let _ = task.await;
+
+    let plain_server = Postgres::start(&[]).await;
+    let r = check_for(&plain_server, |c| c.tls = Some(trusting(&tls.ca)))
+        .check()
+        .await;
+    show("TLS, server without TLS", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.live.summary(),
+        "connect: TLS error: server does not support TLS"
+    );
+}
+
+#[test]
+fn tls_config_errors_name_the_file_and_the_host() {
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("nope.pem");
+    let cfg = PostgresConfig {
+        tls: Some(TlsSettings {
+            ca_file: Some(missing.clone()),
+            ..TlsSettings::default()
+        }),
+        ..PostgresConfig::default()
+    };
+    let err = PostgresCheck::with_secret(cfg.clone(), None)
+        .expect_err("missing CA file")
+        .to_string();
+    let want = format!("postgres tls: ca_file {}: ", missing.display());
+    assert!(err.starts_with(&want), "{err}");
+    let bad_host = PostgresConfig {
+        host: "db host".into(),
+        ..cfg
+    };
+    let err = PostgresCheck::with_secret(bad_host, None)
+        .expect_err("no server name")
+        .to_string();
+    assert_eq!(
+        err,
+        "postgres tls: host \"db host\" is not a valid TLS server name"
+    );
 }
