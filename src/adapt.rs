@@ -51,9 +51,10 @@ pub struct AdaptArgs {
     /// What to check.
     #[arg(value_enum)]
     kind: Kind,
-    /// What to check: `mysql://user@host:port` (no password here: use
-    /// --password-file), an `http(s)://` URL, `host:port` for tcp, or the
-    /// DNS server's `ip:port` for dns.
+    /// What to check: `mysql://user@host:port`, `postgres://user@host:port/db`,
+    /// `redis://[user@]host:port` (`rediss://` for TLS) — no password here:
+    /// use --password-file —, an `http(s)://` URL, `host:port` for tcp, or
+    /// the DNS server's `ip:port` for dns.
     #[arg(long)]
     target: Option<String>,
     /// The name to resolve (dns).
@@ -62,6 +63,10 @@ pub struct AdaptArgs {
     /// File holding the password (a mounted Secret).
     #[arg(long)]
     password_file: Option<PathBuf>,
+    /// CA certificate (PEM) to verify the server with; turns TLS on
+    /// (mysql, postgres, redis). The config's `tls:` block sets the rest.
+    #[arg(long, value_name = "FILE")]
+    tls_ca_file: Option<PathBuf>,
     /// Where probes and /metrics are served.
     #[arg(long)]
     listen: Option<String>,
@@ -176,6 +181,13 @@ fn parse_target(target: &str, scheme: &str, default_port: u16) -> Result<Target>
 fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
     let target = args.target.as_deref();
     let mut kind = KindConfig::default();
+    let ca = args.tls_ca_file.clone();
+    if ca.is_some() && !matches!(args.kind, Kind::Mysql | Kind::Postgres | Kind::Redis) {
+        bail!(
+            "--tls-ca-file applies to mysql, postgres and redis; \
+             for http and tcp set tls.ca_file in the config's adapt: section"
+        );
+    }
     match args.kind {
         Kind::Mysql => {
             let mut c = file.mysql.clone().unwrap_or_default();
@@ -195,6 +207,11 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
             }
             if let Some(t) = args.timeout {
                 c.timeout = t;
+            }
+            if ca.is_some() {
+                let mut tls = c.tls.take().unwrap_or_default();
+                tls.ca_file = ca;
+                c.tls = Some(tls);
             }
             kind.mysql = Some(c);
         }
@@ -259,12 +276,25 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
             if let Some(t) = args.timeout {
                 c.timeout = t;
             }
+            if ca.is_some() {
+                let mut tls = c.tls.take().unwrap_or_default();
+                tls.ca_file = ca;
+                c.tls = Some(tls);
+            }
             kind.postgres = Some(c);
         }
         Kind::Redis => {
             let mut c = file.redis.clone().unwrap_or_default();
+            let mut tls_on = ca.is_some();
             if let Some(t) = target {
-                let t = parse_target(t, "redis", 6379)?;
+                // `rediss://` is how Redis clients spell TLS.
+                let scheme = if t.starts_with("rediss://") {
+                    tls_on = true;
+                    "rediss"
+                } else {
+                    "redis"
+                };
+                let t = parse_target(t, scheme, 6379)?;
                 (c.host, c.port, c.user) = (t.host, t.port, t.user);
             }
             if let Some(p) = &args.password_file {
@@ -273,6 +303,13 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
             }
             if let Some(t) = args.timeout {
                 c.timeout = t;
+            }
+            if tls_on {
+                let mut tls = c.tls.take().unwrap_or_default();
+                if ca.is_some() {
+                    tls.ca_file = ca;
+                }
+                c.tls = Some(tls);
             }
             kind.redis = Some(c);
         }
@@ -364,6 +401,78 @@ fn metrics_router(latest: Arc<RwLock<Option<Report>>>, registry: prometheus::Reg
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn args(kind: Kind, target: &str, ca: Option<&str>) -> AdaptArgs {
+        AdaptArgs {
+            kind,
+            target: Some(target.to_string()),
+            name: None,
+            password_file: None,
+            tls_ca_file: ca.map(PathBuf::from),
+            listen: None,
+            config: None,
+            interval: None,
+            max_replica_lag: None,
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn tls_ca_file_turns_tls_on_for_the_databases() {
+        let mut file = AdaptConfig::default();
+        let k = kind_config(
+            &args(Kind::Mysql, "mysql://m@db:3306", Some("/ca.pem")),
+            &file,
+        )
+        .expect("mysql");
+        let tls = k.mysql.and_then(|c| c.tls).expect("mysql tls on");
+        assert_eq!(tls.ca_file, Some(PathBuf::from("/ca.pem")));
+
+        // The flag sets the CA; the file's switches stay.
+        file.postgres = Some(PostgresConfig {
+            tls: Some(sextant_adapters::health::tls::TlsSettings {
+                skip_domain_validation: true,
+                ..Default::default()
+            }),
+            ..PostgresConfig::default()
+        });
+        let k = kind_config(
+            &args(Kind::Postgres, "postgres://m@db/orders", Some("/ca.pem")),
+            &file,
+        )
+        .expect("postgres");
+        let tls = k.postgres.and_then(|c| c.tls).expect("postgres tls on");
+        assert_eq!(tls.ca_file, Some(PathBuf::from("/ca.pem")));
+        assert!(tls.skip_domain_validation);
+        let k = kind_config(&args(Kind::Postgres, "postgres://m@db", None), &file)
+            .expect("postgres from the file");
+        assert!(k.postgres.is_some_and(|c| c.tls.is_some()));
+
+        let k = kind_config(&args(Kind::Redis, "redis://cache:6379", None), &file)
+            .expect("plain redis");
+        assert!(k.redis.is_some_and(|c| c.tls.is_none()));
+        let k =
+            kind_config(&args(Kind::Redis, "rediss://cache:6380", None), &file).expect("rediss");
+        let c = k.redis.expect("redis");
+        assert_eq!((c.port, c.tls.clone()), (6380, Some(Default::default())));
+        assert_eq!(c.target(), "rediss://cache:6380");
+        let k = kind_config(
+            &args(Kind::Redis, "redis://cache:6380", Some("/ca.pem")),
+            &file,
+        )
+        .expect("redis with a CA");
+        let tls = k.redis.and_then(|c| c.tls).expect("redis tls on");
+        assert_eq!(tls.ca_file, Some(PathBuf::from("/ca.pem")));
+
+        let err = kind_config(
+            &args(Kind::Http, "https://svc/healthz", Some("/ca.pem")),
+            &file,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.starts_with("--tls-ca-file applies to mysql"), "{err}");
+    }
 
     #[test]
     fn parses_targets() {
