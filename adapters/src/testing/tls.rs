@@ -31,10 +31,11 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA name of its own for every directory: two test CAs with one name
-/// would make a certificate of the other look forged (a bad signature)
-/// rather than signed by an unknown authority.
-fn ca_subject(dir: &Path) -> String {
+/// A CA name of its own for every directory, for [`tls_files_for`]: two
+/// test CAs with one name make a certificate of the other look forged (a
+/// bad signature) rather than signed by an unknown authority. (The other
+/// makers keep one name, which tests of the bad-signature case rely on.)
+fn unique_ca_subject(dir: &Path) -> String {
     let unique = dir
         .file_name()
         .map(|n| n.to_string_lossy().replace(['/', '=', '+', ','], "_"))
@@ -44,13 +45,18 @@ fn ca_subject(dir: &Path) -> String {
 
 /// Makes a CA and a server certificate (SAN IP:127.0.0.1) in `dir`.
 pub fn tls_files(dir: &Path) -> TlsFiles {
-    tls_files_for(dir, "IP:127.0.0.1,DNS:localhost")
+    make_tls_files(dir, "/CN=sextant-test-ca", "IP:127.0.0.1,DNS:localhost")
 }
 
 /// Makes a CA and a server certificate whose subjectAltName is `san`
 /// (openssl's syntax, e.g. `"DNS:localhost"`), so a test can connect by a
-/// name the certificate does not carry.
+/// name the certificate does not carry. The CA's name is unique, so a
+/// client trusting any other test CA sees an unknown authority.
 pub fn tls_files_for(dir: &Path, san: &str) -> TlsFiles {
+    make_tls_files(dir, &unique_ca_subject(dir), san)
+}
+
+fn make_tls_files(dir: &Path, ca_subject: &str, san: &str) -> TlsFiles {
     let ec = [
         "-newkey",
         "ec",
@@ -58,8 +64,7 @@ pub fn tls_files_for(dir: &Path, san: &str) -> TlsFiles {
         "ec_paramgen_curve:prime256v1",
         "-nodes",
     ];
-    let ca_subject = ca_subject(dir);
-    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", &ca_subject];
+    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", ca_subject];
     ca_args.extend(ec);
     ca_args.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
     openssl(dir, &ca_args);
@@ -107,8 +112,7 @@ pub fn tls_files_valid(dir: &Path, not_before: &str, not_after: &str) -> TlsFile
         "ec_paramgen_curve:prime256v1",
         "-nodes",
     ];
-    let ca_subject = ca_subject(dir);
-    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", &ca_subject];
+    let mut ca_args = vec!["req", "-x509", "-days", "2", "-subj", "/CN=sextant-test-ca"];
     ca_args.extend(ec);
     ca_args.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
     openssl(dir, &ca_args);
