@@ -25,9 +25,10 @@ use tokio_rustls::client::TlsStream;
 
 use crate::health::http::cert::rfc3339;
 
-/// The `tls:` block of the PostgreSQL and Redis checks: present means the
-/// check speaks only TLS to its server and verifies it as set here. Field
-/// names match the MySQL check's `tls:` block.
+/// The `tls:` block of the MySQL, PostgreSQL and Redis checks: present
+/// means the check speaks only TLS to its server and verifies it as set
+/// here. (The MySQL check refuses `skip_domain_validation` alone: its driver
+/// cannot honour it.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsSettings {

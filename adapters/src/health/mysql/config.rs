@@ -25,17 +25,7 @@ pub enum MysqlError {
     Password(#[source] SecretError),
 }
 
-/// TLS to the server. Absent means plain TCP (or a Unix socket).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MysqlTls {
-    /// PEM file of the CA to trust in addition to the built-in roots.
-    pub ca_file: Option<PathBuf>,
-    /// Accept a certificate whose name does not match the host (dangerous).
-    pub skip_domain_validation: bool,
-    /// Accept any certificate at all (dangerous; encryption without trust).
-    pub accept_invalid_certs: bool,
-}
+pub use crate::health::tls::TlsSettings;
 
 /// Settings of one MySQL/MariaDB check.
 ///
@@ -57,7 +47,7 @@ pub struct MysqlConfig {
     /// Environment variable holding the password.
     pub password_env: Option<String>,
     /// TLS settings; absent means no TLS.
-    pub tls: Option<MysqlTls>,
+    pub tls: Option<TlsSettings>,
     /// Budget of one whole check, connection included; keep it under the
     /// probe's `timeoutSeconds`.
     #[serde(with = "crate::duration")]
@@ -149,6 +139,18 @@ impl MysqlConfig {
         if self.socket.is_none() && self.host.is_empty() {
             return bad("host must not be empty (or set socket)");
         }
+        if self
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.skip_domain_validation && !t.accept_invalid_certs)
+        {
+            // mysql_async 0.37 forgives a name mismatch only when rustls's
+            // error text contains "NotValidForName", which rustls 0.23 no
+            // longer writes: the switch would silently do nothing.
+            return bad(
+                "tls.skip_domain_validation is not supported by the MySQL check (its driver cannot skip only the name check); use a certificate that names the host, or tls.accept_invalid_certs",
+            );
+        }
         Ok(())
     }
 
@@ -192,7 +194,7 @@ mod tests {
         assert_eq!(c.host, "db");
         assert_eq!(c.max_replica_lag, Duration::from_secs(10));
         assert_eq!(c.timeout, Duration::from_secs(2));
-        assert_eq!(c.tls, Some(MysqlTls::default()));
+        assert_eq!(c.tls, Some(TlsSettings::default()));
         let err = parse(r#"{"hots":"db"}"#).expect_err("typo must be rejected");
         assert!(err.contains("unknown field `hots`"), "{err}");
         let err = parse(r#"{"timeout":"2"}"#).expect_err("unit required");
@@ -204,7 +206,7 @@ mod tests {
     #[test]
     fn validation_cases() {
         type Case = (fn(&mut MysqlConfig), Option<&'static str>);
-        let cases: [Case; 6] = [
+        let cases: [Case; 8] = [
             (|_| {}, None),
             (|c| c.timeout = Duration::ZERO, Some("timeout")),
             (
@@ -220,6 +222,25 @@ mod tests {
                 Some("not both"),
             ),
             (|c| c.user.clear(), Some("user")),
+            (
+                |c| {
+                    c.tls = Some(TlsSettings {
+                        skip_domain_validation: true,
+                        ..TlsSettings::default()
+                    })
+                },
+                Some("skip_domain_validation is not supported"),
+            ),
+            (
+                |c| {
+                    c.tls = Some(TlsSettings {
+                        skip_domain_validation: true,
+                        accept_invalid_certs: true,
+                        ..TlsSettings::default()
+                    })
+                },
+                None,
+            ),
         ];
         for (edit, want) in cases {
             let mut c = MysqlConfig::default();

@@ -35,7 +35,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts, Value};
 use tokio::time::timeout_at;
 
-pub use config::{MysqlConfig, MysqlError, MysqlTls, Secret};
+pub use config::{MysqlConfig, MysqlError, Secret, TlsSettings};
 pub use status::Flavour;
 
 use crate::health::report::Report;
@@ -109,7 +109,11 @@ impl MysqlCheck {
                 .with_danger_skip_domain_validation(tls.skip_domain_validation)
                 .with_danger_accept_invalid_certs(tls.accept_invalid_certs);
             if let Some(ca) = &tls.ca_file {
-                ssl = ssl.with_root_certs(vec![ca.clone().into()]);
+                // The CA file replaces the built-in roots, as `mysql
+                // --ssl-ca` and the other checks' `ca_file` do.
+                ssl = ssl
+                    .with_root_certs(vec![ca.clone().into()])
+                    .with_disable_built_in_roots(true);
             }
             opts = opts.ssl_opts(Some(ssl));
         }

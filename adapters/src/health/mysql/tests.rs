@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use tokio::io::AsyncReadExt;
 
-use super::MysqlTls;
+use super::TlsSettings;
 use super::{MysqlCheck, MysqlConfig, Secret};
 use crate::health::report::report_to_otlp;
 use crate::testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb, tls_server_options};
@@ -443,9 +443,9 @@ async fn tls_is_optional_and_verified() {
     db.exec(&["ALTER USER 'monitor'@'%' REQUIRE SSL"]).await;
 
     let trusted = check_for(&db, |c| {
-        c.tls = Some(MysqlTls {
+        c.tls = Some(TlsSettings {
             ca_file: Some(tls.ca.clone()),
-            ..MysqlTls::default()
+            ..TlsSettings::default()
         })
     });
     let r = trusted.check().await;
@@ -460,7 +460,7 @@ async fn tls_is_optional_and_verified() {
     assert!(why.contains("Access denied for user 'monitor'"), "{why}");
     plain.close().await;
 
-    let untrusted = check_for(&db, |c| c.tls = Some(MysqlTls::default()));
+    let untrusted = check_for(&db, |c| c.tls = Some(TlsSettings::default()));
     let r = untrusted.check().await;
     show("TLS, unknown CA", &r);
     let why = r.verdict.live.summary();
