@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use serde::Deserialize;
@@ -63,31 +62,8 @@ pub(crate) enum Handshake {
 impl TlsClient {
     /// Loads the roots (the CA file, else the system's).
     pub(crate) fn new(opts: &TlsOptions, alpn: &[&[u8]]) -> Result<Self, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        match &opts.ca_file {
-            Some(path) => {
-                let certs = CertificateDer::pem_file_iter(path)
-                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-                if certs.is_empty() {
-                    return Err(format!("ca_file {}: no certificates in it", path.display()));
-                }
-                for c in certs {
-                    roots
-                        .add(c)
-                        .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-                }
-            }
-            None => {
-                for c in rustls_native_certs::load_native_certs().certs {
-                    // One unparsable system certificate must not disable TLS.
-                    let _ = roots.add(c);
-                }
-                if roots.is_empty() {
-                    return Err("no system CA certificates found; set tls.ca_file".to_string());
-                }
-            }
-        }
+        let roots =
+            crate::health::tls::load_roots(opts.ca_file.as_deref()).map_err(|e| e.to_string())?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
