@@ -37,6 +37,17 @@ thread_local! {
     static NOTED: RefCell<Option<HashMap<usize, usize>>> = const { RefCell::new(None) };
 }
 
+/// Puts back whatever recording was in place (normally none) when a
+/// recording ends, even by a panic, so no stale recording keeps growing.
+struct Restore(Option<HashMap<usize, usize>>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let outer = self.0.take();
+        NOTED.with(|n| *n.borrow_mut() = outer);
+    }
+}
+
 /// Moves `node`'s expression into a box (as a parent stores a child) and
 /// notes where it starts.
 pub(super) fn boxed(node: &mut Node) -> Box<Expr> {
@@ -54,13 +65,33 @@ pub(super) fn boxed(node: &mut Node) -> Box<Expr> {
 /// Runs `parse` while noting positions, then turns the offsets into lines
 /// and columns of `src`.
 pub(super) fn recording<T>(src: &str, parse: impl FnOnce() -> T) -> (T, Positions) {
-    let outer = NOTED.with(|n| n.borrow_mut().replace(HashMap::new()));
+    let _restore = Restore(NOTED.with(|n| n.borrow_mut().replace(HashMap::new())));
     let out = parse();
-    let noted = NOTED.with(|n| std::mem::replace(&mut *n.borrow_mut(), outer));
+    let noted = NOTED.with(|n| n.borrow_mut().take());
     let by_node = noted
         .unwrap_or_default()
         .into_iter()
         .map(|(addr, pos)| (addr, super::line_col(src, pos)))
         .collect();
     (out, Positions { by_node })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parse that panics mid-recording leaves no recording behind.
+    #[test]
+    fn a_panic_ends_the_recording() {
+        let caught = std::panic::catch_unwind(|| {
+            recording("x", || {
+                NOTED.with(|n| n.borrow_mut().as_mut().map(|m| m.insert(1, 0)));
+                panic!("parser bug");
+            })
+        });
+        assert!(caught.is_err());
+        assert!(NOTED.with(|n| n.borrow().is_none()));
+        let ((), p) = recording("x", || ());
+        assert!(p.by_node.is_empty());
+    }
 }
