@@ -27,6 +27,73 @@ pub enum MysqlError {
 
 pub use crate::health::tls::TlsSettings;
 
+/// What the operator says the server is supposed to be (`role:`).
+///
+/// `auto` works the role out from the server itself, which needs the
+/// replication privilege to read replica status. Naming the role drops that
+/// need for a primary and turns "the server is not what it should be" (a
+/// primary that became read-only or a replica after a failover; a replica
+/// whose replication was reset) into a failed readiness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ExpectedRole {
+    /// Work the role out from the server: a Galera node, a replica when a
+    /// replication channel is configured, a primary otherwise.
+    #[default]
+    Auto,
+    /// A server that takes writes: replica status is never read (so the
+    /// monitor needs no replication privilege); not ready when read-only.
+    Primary,
+    /// A replica: not ready when no replication channel is configured,
+    /// otherwise judged as an auto-detected replica.
+    Replica,
+}
+
+impl ExpectedRole {
+    /// Every value, in the order the config and `--role` list them.
+    pub const ALL: [ExpectedRole; 3] = [
+        ExpectedRole::Auto,
+        ExpectedRole::Primary,
+        ExpectedRole::Replica,
+    ];
+
+    /// The name the config file and `--role` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectedRole::Auto => "auto",
+            ExpectedRole::Primary => "primary",
+            ExpectedRole::Replica => "replica",
+        }
+    }
+}
+
+impl fmt::Display for ExpectedRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ExpectedRole {
+    type Err = String;
+
+    /// Lower-case names only; the error names the key, since a YAML
+    /// error's position alone does not say which setting was wrong.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ExpectedRole::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("role: {s:?} is not a role; expected auto, primary or replica"))
+    }
+}
+
+impl TryFrom<String> for ExpectedRole {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 /// Settings of one MySQL/MariaDB check.
 ///
 /// Durations are strings with a unit (`"500ms"`, `"2s"`, `"1m"`).
@@ -40,7 +107,8 @@ pub struct MysqlConfig {
     /// Unix socket path; when set, used instead of `host`/`port`.
     pub socket: Option<PathBuf>,
     /// The monitoring user (needs `PROCESS, REPLICATION CLIENT` — on MariaDB
-    /// ≥ 10.5.9 also `REPLICA MONITOR` — and nothing else).
+    /// ≥ 10.5.9 also `REPLICA MONITOR` — and nothing else; with
+    /// `role: primary` `PROCESS` alone).
     pub user: String,
     /// File holding the password (one line; a trailing newline is dropped).
     pub password_file: Option<PathBuf>,
@@ -68,6 +136,9 @@ pub struct MysqlConfig {
     pub max_transaction_age: Duration,
     /// Whether a Galera node serving as SST/IST donor counts as ready.
     pub galera_donor_ready: bool,
+    /// What the server is supposed to be: `auto` (work it out), `primary`
+    /// or `replica`; see [`ExpectedRole`].
+    pub role: ExpectedRole,
 }
 
 impl Default for MysqlConfig {
@@ -87,6 +158,7 @@ impl Default for MysqlConfig {
             max_history_list: 100_000,
             max_transaction_age: Duration::from_secs(60),
             galera_donor_ready: false,
+            role: ExpectedRole::Auto,
         }
     }
 }
@@ -101,6 +173,7 @@ impl fmt::Debug for MysqlConfig {
             .field("tls", &self.tls)
             .field("timeout", &self.timeout)
             .field("max_replica_lag", &self.max_replica_lag)
+            .field("role", &self.role)
             .finish_non_exhaustive()
     }
 }
@@ -201,6 +274,28 @@ mod tests {
         assert!(err.contains("no unit"), "{err}");
         let err = parse(r#"{"password":"x"}"#).expect_err("no inline passwords");
         assert!(err.contains("unknown field `password`"), "{err}");
+    }
+
+    #[test]
+    fn role_parses_lowercase_names_and_refuses_others() {
+        assert_eq!(MysqlConfig::default().role, ExpectedRole::Auto);
+        for role in ExpectedRole::ALL {
+            let c = parse(&format!(r#"{{"role":"{role}"}}"#)).expect("a known role");
+            assert_eq!(c.role, role);
+        }
+        let c = parse(r#"{"role":"primary"}"#).expect("primary");
+        assert_eq!(c.role, ExpectedRole::Primary);
+        for bad in ["master", "Primary", "slave", ""] {
+            let err = parse(&format!(r#"{{"role":"{bad}"}}"#)).expect_err("refused");
+            assert!(
+                err.starts_with(&format!(
+                    "role: {bad:?} is not a role; expected auto, primary or replica"
+                )),
+                "{err}"
+            );
+        }
+        let err = parse(r#"{"role":1}"#).expect_err("not a string");
+        assert!(err.contains("expected a string"), "{err}");
     }
 
     #[test]

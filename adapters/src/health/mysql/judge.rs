@@ -7,10 +7,16 @@
 //! Galera node must be Primary and Synced. *Degraded* covers connection
 //! saturation, purge debt, long transactions, and parts of the check that
 //! could not be read — none of them fails a probe.
+//!
+//! The role is worked out from the server unless the config names it
+//! (`role:`). `primary` skips replica status and wants a writable server
+//! (a Galera node: Primary, Synced *and* writable). `replica` wants at least
+//! one replication channel and then judges as `auto` does (a Galera node
+//! with an async channel: the Galera rules plus the channel's).
 
 use std::time::Duration;
 
-use super::config::MysqlConfig;
+use super::config::{ExpectedRole, MysqlConfig};
 use super::galera::{self, GaleraState};
 use super::innodb::{self, InnodbState};
 use super::replication::{self, Channel};
@@ -25,7 +31,8 @@ pub(crate) struct Snapshot {
     pub ping: Duration,
     pub variables: Result<Vars, String>,
     pub status: Result<Vars, String>,
-    pub replication: Result<Vec<Channel>, String>,
+    /// Replica status; `None` when it was not asked for (`role: primary`).
+    pub replication: Option<Result<Vec<Channel>, String>>,
     pub innodb: InnodbState,
     /// Parts of the InnoDB reading that failed (e.g. no PROCESS privilege).
     pub innodb_errors: Vec<String>,
@@ -73,15 +80,17 @@ impl Snapshot {
         GaleraState::from_vars(self.vars(), self.stat())
     }
 
-    /// The role, when the parts deciding it could be read.
+    /// The role the server showed, when the parts deciding it were read
+    /// (never the configured role: with `role: primary` only a Galera node
+    /// shows one, since replica status is not read).
     pub fn role(&self) -> Option<Role> {
         if self.galera().is_some() {
             return Some(Role::Galera);
         }
         match &self.replication {
-            Ok(channels) if !channels.is_empty() => Some(Role::Replica),
-            Ok(_) => Some(Role::Primary),
-            Err(_) => None,
+            Some(Ok(channels)) if !channels.is_empty() => Some(Role::Replica),
+            Some(Ok(_)) => Some(Role::Primary),
+            Some(Err(_)) | None => None,
         }
     }
 
@@ -117,31 +126,41 @@ fn ready(snap: &Snapshot, cfg: &MysqlConfig) -> Judgement {
     {
         return Judgement::fail(format!("could not read Galera status: {e}"));
     }
+    if cfg.role == ExpectedRole::Primary {
+        return configured_primary(vars, galera.as_ref(), cfg);
+    }
     let channels = match &snap.replication {
-        Ok(c) => c.as_slice(),
-        Err(e) => return Judgement::fail(format!("could not read replica status: {e}")),
+        Some(Ok(c)) => c.as_slice(),
+        Some(Err(e)) => {
+            return Judgement::fail(format!(
+                "could not read replica status: {e}{}",
+                privilege_hint(e, cfg.role)
+            ));
+        }
+        None => return Judgement::fail("replica status was not read"),
     };
-    let read_only = flag_var(vars, "read_only");
-    let super_read_only = flag_var(vars, "super_read_only");
+    if cfg.role == ExpectedRole::Replica && channels.is_empty() {
+        return Judgement::fail("expected a replica: no replication configured");
+    }
+    let replica = match cfg.role {
+        ExpectedRole::Replica => "replica (configured)",
+        ExpectedRole::Auto | ExpectedRole::Primary => "replica",
+    };
     let mut failures = Vec::new();
     let mut passes = Vec::new();
     if let Some(g) = &galera {
         failures.extend(g.failures(cfg.galera_donor_ready));
         passes.push(g.describe());
     } else if channels.is_empty() {
-        match read_only {
-            None => failures.push("primary: read_only unknown".to_string()),
-            Some(true) => failures.push("primary is read-only (read_only=ON)".to_string()),
-            Some(false) if super_read_only == Some(true) => {
-                failures.push("primary is read-only (super_read_only=ON)".to_string())
-            }
-            Some(false) => passes.push("primary: writable (read_only=OFF)".to_string()),
+        match writable(vars, "primary") {
+            Ok(pass) => passes.push(pass),
+            Err(failure) => failures.push(failure),
         }
     } else {
-        match read_only {
-            Some(true) => passes.push("replica: read-only".to_string()),
-            Some(false) => failures.push("replica is not read-only (read_only=OFF)".to_string()),
-            None => failures.push("replica: read_only unknown".to_string()),
+        match flag_var(vars, "read_only") {
+            Some(true) => passes.push(format!("{replica}: read-only")),
+            Some(false) => failures.push(format!("{replica} is not read-only (read_only=OFF)")),
+            None => failures.push(format!("{replica}: read_only unknown")),
         }
     }
     for c in channels {
@@ -152,6 +171,48 @@ fn ready(snap: &Snapshot, cfg: &MysqlConfig) -> Judgement {
         failures.extend(f);
     }
     Judgement::from_failures(failures, passes.join("; "))
+}
+
+/// `role: primary`: replica status was not read; the server must take
+/// writes (and a Galera node must also pass the Galera rules).
+fn configured_primary(vars: &Vars, galera: Option<&GaleraState>, cfg: &MysqlConfig) -> Judgement {
+    let mut failures = Vec::new();
+    let mut passes = Vec::new();
+    if let Some(g) = galera {
+        failures.extend(g.failures(cfg.galera_donor_ready));
+        passes.push(g.describe());
+    }
+    match writable(vars, "primary (configured)") {
+        Ok(pass) => passes.push(pass),
+        Err(failure) => failures.push(failure),
+    }
+    Judgement::from_failures(failures, passes.join("; "))
+}
+
+/// Whether a server meant to take writes can: `Ok(why)` or `Err(why not)`.
+fn writable(vars: &Vars, label: &str) -> Result<String, String> {
+    match (
+        flag_var(vars, "read_only"),
+        flag_var(vars, "super_read_only"),
+    ) {
+        (None, _) => Err(format!("{label}: read_only unknown")),
+        (Some(true), _) => Err(format!("{label} is read-only (read_only=ON)")),
+        (Some(false), Some(true)) => Err(format!("{label} is read-only (super_read_only=ON)")),
+        (Some(false), _) => Ok(format!("{label}: writable (read_only=OFF)")),
+    }
+}
+
+/// What to do when the monitor may not read replica status: grant the
+/// privilege, or (when the role was left to `auto`) name the role.
+fn privilege_hint(error: &str, role: ExpectedRole) -> &'static str {
+    let denied = error.starts_with("server error 1227 ") || error.contains("Access denied");
+    match role {
+        _ if !denied => "",
+        ExpectedRole::Auto => " (grant REPLICATION CLIENT / REPLICA MONITOR, or set role: primary)",
+        ExpectedRole::Primary | ExpectedRole::Replica => {
+            " (grant REPLICATION CLIENT / REPLICA MONITOR)"
+        }
+    }
 }
 
 fn degraded(snap: &Snapshot, cfg: &MysqlConfig) -> Vec<Reason> {
@@ -230,7 +291,7 @@ pub(crate) fn metrics(snap: &Snapshot) -> Vec<MetricValue> {
             ));
         }
     }
-    if let Ok(channels) = &snap.replication {
+    if let Some(Ok(channels)) = &snap.replication {
         replication::metrics(channels, &mut out);
     }
     innodb::metrics(&snap.innodb, &mut out);

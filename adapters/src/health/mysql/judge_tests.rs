@@ -34,7 +34,7 @@ fn primary() -> Snapshot {
             ("wsrep_on", "OFF"),
         ])),
         status: Ok(vars(&[("Threads_connected", "10"), ("Uptime", "3600")])),
-        replication: Ok(vec![]),
+        replication: Some(Ok(vec![])),
         innodb: InnodbState {
             history_list: Some(10),
             deadlocks: Some(0),
@@ -52,7 +52,7 @@ fn replica() -> Snapshot {
         ("read_only", "ON"),
         ("max_connections", "100"),
     ]));
-    s.replication = Ok(vec![channel(Some(2))]);
+    s.replication = Some(Ok(vec![channel(Some(2))]));
     s
 }
 
@@ -123,23 +123,26 @@ fn readiness_by_role() {
         (
             "lagging replica",
             replica(),
-            |s| s.replication = Ok(vec![channel(Some(31))]),
+            |s| s.replication = Some(Ok(vec![channel(Some(31))])),
             Some(Role::Replica),
             Err("replica: lag 31s exceeds max_replica_lag 30s"),
         ),
         (
             "replica with unknown lag",
             replica(),
-            |s| s.replication = Ok(vec![channel(None)]),
+            |s| s.replication = Some(Ok(vec![channel(None)])),
             Some(Role::Replica),
             Err("replica: lag unknown (Seconds_Behind_Source is NULL)"),
         ),
         (
             "replica status unreadable",
             replica(),
-            |s| s.replication = Err("server error 1227 (42000): Access denied".into()),
+            |s| s.replication = Some(Err("server error 1227 (42000): Access denied".into())),
             None,
-            Err("could not read replica status: server error 1227 (42000): Access denied"),
+            Err(
+                "could not read replica status: server error 1227 (42000): Access denied \
+                 (grant REPLICATION CLIENT / REPLICA MONITOR, or set role: primary)",
+            ),
         ),
         (
             "variables timed out",
@@ -178,6 +181,309 @@ fn readiness_by_role() {
         let want = want.map(str::to_string).map_err(str::to_string);
         assert_eq!(got, want, "{name}");
     }
+}
+
+/// What MariaDB 10.11 answers a monitor without `REPLICA MONITOR`.
+const DENIED: &str = "server error 1227 (42000): Access denied; you need (at least one of) \
+                      the SUPER, REPLICA MONITOR privilege(s) for this operation";
+
+fn stopped_sql_thread(s: &mut Snapshot) {
+    let mut c = channel(None);
+    c.sql_running = false;
+    c.last_sql_error = "Duplicate entry '1'".into();
+    s.replication = Some(Ok(vec![c]));
+}
+
+#[test]
+fn readiness_by_configured_role() {
+    use ExpectedRole::{Auto, Primary, Replica};
+    type Case = (
+        &'static str,
+        fn() -> Snapshot,
+        Edit,
+        ExpectedRole,
+        Result<&'static str, &'static str>,
+    );
+    let cases: [Case; 31] = [
+        // A writable server without replication.
+        (
+            "writable primary",
+            primary,
+            |_| {},
+            Auto,
+            Ok("primary: writable (read_only=OFF)"),
+        ),
+        (
+            "writable primary",
+            primary,
+            |_| {},
+            Primary,
+            Ok("primary (configured): writable (read_only=OFF)"),
+        ),
+        (
+            "writable primary",
+            primary,
+            |_| {},
+            Replica,
+            Err("expected a replica: no replication configured"),
+        ),
+        // A read-only server without replication (demoted, or reset replica).
+        (
+            "read-only primary",
+            primary,
+            |s| s.variables = Ok(vars(&[("read_only", "ON")])),
+            Auto,
+            Err("primary is read-only (read_only=ON)"),
+        ),
+        (
+            "read-only primary",
+            primary,
+            |s| s.variables = Ok(vars(&[("read_only", "ON")])),
+            Primary,
+            Err("primary (configured) is read-only (read_only=ON)"),
+        ),
+        (
+            "read-only primary",
+            primary,
+            |s| s.variables = Ok(vars(&[("read_only", "ON")])),
+            Replica,
+            Err("expected a replica: no replication configured"),
+        ),
+        (
+            "super_read_only primary",
+            primary,
+            |s| s.variables = Ok(vars(&[("read_only", "OFF"), ("super_read_only", "ON")])),
+            Primary,
+            Err("primary (configured) is read-only (super_read_only=ON)"),
+        ),
+        (
+            "read_only unknown",
+            primary,
+            |s| s.variables = Ok(vars(&[("version", "8.0.36")])),
+            Primary,
+            Err("primary (configured): read_only unknown"),
+        ),
+        // A healthy replica.
+        (
+            "healthy replica",
+            replica,
+            |_| {},
+            Auto,
+            Ok("replica: read-only; replica from db1:3306: threads running, lag 2s"),
+        ),
+        (
+            "healthy replica",
+            replica,
+            |_| {},
+            Primary,
+            Err("primary (configured) is read-only (read_only=ON)"),
+        ),
+        (
+            "healthy replica",
+            replica,
+            |_| {},
+            Replica,
+            Ok("replica (configured): read-only; replica from db1:3306: threads running, lag 2s"),
+        ),
+        (
+            "writable replica",
+            replica,
+            |s| s.variables = Ok(vars(&[("read_only", "OFF")])),
+            Replica,
+            Err("replica (configured) is not read-only (read_only=OFF)"),
+        ),
+        // A broken replica: SQL thread stopped on an error.
+        (
+            "broken replica",
+            replica,
+            stopped_sql_thread,
+            Auto,
+            Err("replica: SQL thread not running (Last_SQL_Error: Duplicate entry '1')"),
+        ),
+        (
+            "broken replica",
+            replica,
+            stopped_sql_thread,
+            Primary,
+            Err("primary (configured) is read-only (read_only=ON)"),
+        ),
+        (
+            "broken replica",
+            replica,
+            stopped_sql_thread,
+            Replica,
+            Err("replica: SQL thread not running (Last_SQL_Error: Duplicate entry '1')"),
+        ),
+        // A lagging replica.
+        (
+            "lagging replica",
+            replica,
+            |s| s.replication = Some(Ok(vec![channel(Some(31))])),
+            Auto,
+            Err("replica: lag 31s exceeds max_replica_lag 30s"),
+        ),
+        (
+            "lagging replica",
+            replica,
+            |s| s.replication = Some(Ok(vec![channel(Some(31))])),
+            Primary,
+            Err("primary (configured) is read-only (read_only=ON)"),
+        ),
+        (
+            "lagging replica",
+            replica,
+            |s| s.replication = Some(Ok(vec![channel(Some(31))])),
+            Replica,
+            Err("replica: lag 31s exceeds max_replica_lag 30s"),
+        ),
+        // A monitor without the replication privilege.
+        (
+            "access denied on a primary",
+            primary,
+            |s| s.replication = Some(Err(DENIED.into())),
+            Auto,
+            Err(
+                "could not read replica status: server error 1227 (42000): Access denied; you \
+                 need (at least one of) the SUPER, REPLICA MONITOR privilege(s) for this \
+                 operation (grant REPLICATION CLIENT / REPLICA MONITOR, or set role: primary)",
+            ),
+        ),
+        (
+            "access denied on a primary",
+            primary,
+            |s| s.replication = Some(Err(DENIED.into())),
+            Primary,
+            Ok("primary (configured): writable (read_only=OFF)"),
+        ),
+        (
+            "access denied on a replica",
+            replica,
+            |s| s.replication = Some(Err(DENIED.into())),
+            Replica,
+            Err(
+                "could not read replica status: server error 1227 (42000): Access denied; you \
+                 need (at least one of) the SUPER, REPLICA MONITOR privilege(s) for this \
+                 operation (grant REPLICATION CLIENT / REPLICA MONITOR)",
+            ),
+        ),
+        (
+            "access denied on a replica",
+            replica,
+            |s| s.replication = Some(Err(DENIED.into())),
+            Primary,
+            Err("primary (configured) is read-only (read_only=ON)"),
+        ),
+        // Other failures reading replica status get no privilege hint.
+        (
+            "replica status timed out",
+            primary,
+            |s| s.replication = Some(Err("SHOW ALL REPLICAS: no answer".into())),
+            Auto,
+            Err("could not read replica status: SHOW ALL REPLICAS: no answer"),
+        ),
+        (
+            "variables timed out",
+            primary,
+            |s| s.variables = Err("no answer".into()),
+            Primary,
+            Err("could not read variables: no answer"),
+        ),
+        // Galera: `primary` adds "writable", `replica` wants a channel.
+        (
+            "synced galera",
+            || galera("4", "Synced"),
+            |_| {},
+            Auto,
+            Ok("galera: Primary, Synced, cluster size 3"),
+        ),
+        (
+            "synced galera",
+            || galera("4", "Synced"),
+            |_| {},
+            Primary,
+            Ok(
+                "galera: Primary, Synced, cluster size 3; primary (configured): writable (read_only=OFF)",
+            ),
+        ),
+        (
+            "synced galera",
+            || galera("4", "Synced"),
+            |_| {},
+            Replica,
+            Err("expected a replica: no replication configured"),
+        ),
+        (
+            "donor galera",
+            || galera("2", "Donor/Desynced"),
+            |_| {},
+            Primary,
+            Err("galera: node state is \"Donor/Desynced\", not Synced (wsrep_local_state_comment)"),
+        ),
+        (
+            "read-only galera",
+            || galera("4", "Synced"),
+            |s| {
+                s.variables = Ok(vars(&[("read_only", "ON"), ("wsrep_on", "ON")]));
+            },
+            Primary,
+            Err("primary (configured) is read-only (read_only=ON)"),
+        ),
+        (
+            "galera with an async channel",
+            || galera("4", "Synced"),
+            |s| s.replication = Some(Ok(vec![channel(Some(2))])),
+            Replica,
+            Ok(
+                "galera: Primary, Synced, cluster size 3; replica from db1:3306: threads running, lag 2s",
+            ),
+        ),
+        (
+            "galera without the replication privilege",
+            || galera("4", "Synced"),
+            |s| s.replication = Some(Err(DENIED.into())),
+            Primary,
+            Ok(
+                "galera: Primary, Synced, cluster size 3; primary (configured): writable (read_only=OFF)",
+            ),
+        ),
+    ];
+    for (name, build, edit, role, want) in cases {
+        let mut snap = build();
+        edit(&mut snap);
+        if role == Primary {
+            // As `gather` does: `role: primary` never reads replica status.
+            snap.replication = None;
+        }
+        let cfg = MysqlConfig {
+            role,
+            ..MysqlConfig::default()
+        };
+        let v = judge(&snap, &cfg);
+        assert!(v.live.ok, "{name} ({role}): a server that answered is live");
+        let got = if v.ready.ok {
+            Ok(v.ready.summary())
+        } else {
+            Err(v.ready.summary())
+        };
+        let want = want.map(str::to_string).map_err(str::to_string);
+        assert_eq!(got, want, "{name} ({role})");
+    }
+}
+
+#[test]
+fn configured_primary_reports_no_guessed_role() {
+    // Replica status was not read: the role metric is left out rather
+    // than guessed, and there are no replica series.
+    let mut snap = primary();
+    snap.replication = None;
+    assert_eq!(snap.role(), None);
+    let out = metrics(&snap);
+    assert!(!out.iter().any(|m| m.def.name == "mysql.role"));
+    assert!(!out.iter().any(|m| m.def.name.starts_with("mysql.replica.")));
+    assert!(out.iter().any(|m| m.def.name == "mysql.read_only"));
+    let mut node = galera("4", "Synced");
+    node.replication = None;
+    assert_eq!(node.role(), Some(Role::Galera));
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //!    retried once on a fresh one, so a restart does not look like death);
 //! 2. `SHOW GLOBAL VARIABLES WHERE …` — flavour, version, read_only, limits;
 //! 3. `SHOW GLOBAL STATUS WHERE …` — threads, counters, buffer pool, wsrep;
-//! 4. the replica status statement that flavour and version want;
+//! 4. the replica status statement that flavour and version want (not with
+//!    `role: primary`, so a monitor without the replication privilege works);
 //! 5. `information_schema.INNODB_METRICS` — history list, deadlocks;
 //! 6. `information_schema.INNODB_TRX` — the oldest open transaction.
 //!
@@ -35,7 +36,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts, Value};
 use tokio::time::timeout_at;
 
-pub use config::{MysqlConfig, MysqlError, Secret, TlsSettings};
+pub use config::{ExpectedRole, MysqlConfig, MysqlError, Secret, TlsSettings};
 pub use status::Flavour;
 
 use crate::health::report::Report;
@@ -151,7 +152,7 @@ impl MysqlCheck {
         let (verdict, metrics, start) = match session.connect_and_ping(&self.pool).await {
             Err(reason) => (Verdict::unreachable(reason), Vec::new(), 0),
             Ok(ping) => {
-                let snap = session.gather(ping).await;
+                let snap = session.gather(ping, self.config.role).await;
                 let verdict = judge::judge(&snap, &self.config);
                 (verdict, judge::metrics(&snap), snap.started_unix_nanos(at))
             }
@@ -292,18 +293,23 @@ impl Session<'_> {
         }
     }
 
-    /// Reads everything after a successful ping.
-    async fn gather(&mut self, ping: Duration) -> Snapshot {
+    /// Reads everything after a successful ping; replica status only when
+    /// the role is not configured as `primary`.
+    async fn gather(&mut self, ping: Duration, role: ExpectedRole) -> Snapshot {
         let variables = self.rows(status::VARIABLES_SQL).await.map(|r| pairs(&r));
         let status = self.rows(status::STATUS_SQL).await.map(|r| pairs(&r));
         let info = variables
             .as_ref()
             .ok()
             .and_then(status::ServerInfo::from_variables);
-        let replication = self
-            .rows(replication::statement(info.as_ref()))
-            .await
-            .map(|rows| rows.iter().map(Channel::from_row).collect());
+        let replication = match role {
+            ExpectedRole::Primary => None,
+            ExpectedRole::Auto | ExpectedRole::Replica => Some(
+                self.rows(replication::statement(info.as_ref()))
+                    .await
+                    .map(|rows| rows.iter().map(Channel::from_row).collect()),
+            ),
+        };
         let mut innodb_errors = Vec::new();
         let metric_rows = self.rows(innodb::METRICS_SQL).await;
         if let Err(e) = &metric_rows {
