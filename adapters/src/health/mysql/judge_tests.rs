@@ -183,9 +183,9 @@ fn readiness_by_role() {
     }
 }
 
-/// What MariaDB 10.11 answers a monitor without `REPLICA MONITOR`.
+/// What MariaDB 10.11 answers a monitor without `REPLICA MONITOR` (alias `SLAVE MONITOR`).
 const DENIED: &str = "server error 1227 (42000): Access denied; you need (at least one of) \
-                      the SUPER, REPLICA MONITOR privilege(s) for this operation";
+                      the SUPER, SLAVE MONITOR privilege(s) for this operation";
 
 fn stopped_sql_thread(s: &mut Snapshot) {
     let mut c = channel(None);
@@ -344,7 +344,7 @@ fn readiness_by_configured_role() {
             Auto,
             Err(
                 "could not read replica status: server error 1227 (42000): Access denied; you \
-                 need (at least one of) the SUPER, REPLICA MONITOR privilege(s) for this \
+                 need (at least one of) the SUPER, SLAVE MONITOR privilege(s) for this \
                  operation (grant REPLICATION CLIENT / REPLICA MONITOR, or set role: primary)",
             ),
         ),
@@ -362,7 +362,7 @@ fn readiness_by_configured_role() {
             Replica,
             Err(
                 "could not read replica status: server error 1227 (42000): Access denied; you \
-                 need (at least one of) the SUPER, REPLICA MONITOR privilege(s) for this \
+                 need (at least one of) the SUPER, SLAVE MONITOR privilege(s) for this \
                  operation (grant REPLICATION CLIENT / REPLICA MONITOR)",
             ),
         ),

@@ -7,7 +7,7 @@ use mysql_async::prelude::Queryable;
 use tokio::io::AsyncReadExt;
 
 use super::TlsSettings;
-use super::{MysqlCheck, MysqlConfig, Secret};
+use super::{ExpectedRole, MysqlCheck, MysqlConfig, Secret};
 use crate::health::report::report_to_otlp;
 use crate::testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb, tls_server_options};
 use crate::testing::report::{show, until};
@@ -250,6 +250,154 @@ async fn replica_ready_stopped_lagging_and_back() {
     show("caught up", &r);
     assert!(r.verdict.ready.ok, "{}", r.verdict);
     check.close().await;
+}
+
+/// A monitoring user with `PROCESS` only: no `REPLICATION CLIENT`, no
+/// `REPLICA MONITOR`, so it may not read replica status.
+const RESTRICTED_USER: &str = "monitor_norepl";
+
+/// Creates [`RESTRICTED_USER`] on `db` without binlogging it (so a replica
+/// never replays it), with the monitor's password.
+async fn create_restricted_user(db: &MariaDb) {
+    let create = format!(
+        "CREATE USER '{RESTRICTED_USER}'@'%' IDENTIFIED BY '{MONITOR_PASSWORD}' \
+         WITH MAX_USER_CONNECTIONS 3"
+    );
+    let grant = format!("GRANT PROCESS ON *.* TO '{RESTRICTED_USER}'@'%'");
+    db.exec(&["SET SESSION sql_log_bin = 0", &create, &grant])
+        .await;
+}
+
+/// A check of `db` as [`RESTRICTED_USER`] with `role`.
+fn restricted_check(db: &MariaDb, role: ExpectedRole) -> MysqlCheck {
+    check_for(db, |c| {
+        c.user = RESTRICTED_USER.to_string();
+        c.role = role;
+    })
+}
+
+#[tokio::test]
+async fn configured_roles_and_a_monitor_without_the_replication_privilege() {
+    let primary = MariaDb::start(1).await;
+    let replica = MariaDb::start(2).await;
+    create_restricted_user(&primary).await;
+    create_restricted_user(&replica).await;
+    replica.replicate_from(&primary).await;
+    let wait = Duration::from_secs(20);
+
+    // auto: replica status is unreadable, so never ready; the reason keeps
+    // its old prefix and says what to do.
+    let auto = restricted_check(&primary, ExpectedRole::Auto);
+    let r = auto.check().await;
+    show("auto, no replication privilege", &r);
+    assert!(r.verdict.live.ok && !r.verdict.ready.ok, "{}", r.verdict);
+    let why = r.verdict.ready.summary();
+    assert!(
+        why.starts_with("could not read replica status: server error 1227 (42000): Access denied"),
+        "{why}"
+    );
+    assert!(
+        why.ends_with(" (grant REPLICATION CLIENT / REPLICA MONITOR, or set role: primary)"),
+        "{why}"
+    );
+    assert!(r.metric("mysql.role", None).is_none());
+    auto.close().await;
+
+    // role: primary: replica status is not asked for; ready while writable.
+    let as_primary = restricted_check(&primary, ExpectedRole::Primary);
+    let r = as_primary.check().await;
+    show("role: primary, no replication privilege", &r);
+    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.ready.summary(),
+        "primary (configured): writable (read_only=OFF)"
+    );
+    assert!(r.verdict.degraded.is_empty(), "{}", r.verdict);
+    assert_eq!(r.operations, 5, "SELECT 1, variables, status, 2x InnoDB");
+    assert_eq!(
+        r.metric("mysql.read_only", Some("read_only"))
+            .map(|m| m.value),
+        Some(0.0)
+    );
+
+    // role: replica on the primary: nothing replicates into it.
+    let primary_as_replica = check_for(&primary, |c| c.role = ExpectedRole::Replica);
+    let r = primary_as_replica.check().await;
+    show("role: replica on the primary", &r);
+    assert!(r.verdict.live.ok && !r.verdict.ready.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.ready.summary(),
+        "expected a replica: no replication configured"
+    );
+    primary_as_replica.close().await;
+
+    // role: replica on the replica: judged as an auto-detected replica.
+    let as_replica = check_for(&replica, |c| c.role = ExpectedRole::Replica);
+    let r = until(|| as_replica.check(), wait, |r| r.verdict.ready.ok).await;
+    show("role: replica on the replica", &r);
+    assert!(r.verdict.ready.ok, "{}", r.verdict);
+    let ready = r.verdict.ready.summary();
+    assert!(
+        ready.starts_with("replica (configured): read-only; replica from 127.0.0.1:"),
+        "{ready}"
+    );
+    assert_eq!(
+        r.metric("mysql.role", Some("replica")).map(|m| m.value),
+        Some(1.0)
+    );
+
+    // The replica as a (restricted) primary: it is read-only, as a primary
+    // that was demoted after a failover would be.
+    let replica_as_primary = restricted_check(&replica, ExpectedRole::Primary);
+    let r = replica_as_primary.check().await;
+    show("role: primary on the replica", &r);
+    assert!(r.verdict.live.ok && !r.verdict.ready.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.ready.summary(),
+        "primary (configured) is read-only (read_only=ON)"
+    );
+    replica_as_primary.close().await;
+
+    // role: replica without the privilege: the hint does not suggest a role.
+    let restricted_replica = restricted_check(&replica, ExpectedRole::Replica);
+    let r = restricted_replica.check().await;
+    show("role: replica, no replication privilege", &r);
+    assert!(!r.verdict.ready.ok, "{}", r.verdict);
+    let why = r.verdict.ready.summary();
+    assert!(
+        why.starts_with("could not read replica status: server error 1227")
+            && why.ends_with(
+                "privilege(s) for this operation (grant REPLICATION CLIENT / REPLICA MONITOR)"
+            ),
+        "{why}"
+    );
+    restricted_replica.close().await;
+
+    // The primary made read-only is no longer ready as a primary.
+    primary.exec(&["SET GLOBAL read_only = 1"]).await;
+    let r = as_primary.check().await;
+    show("role: primary, read-only", &r);
+    assert!(r.verdict.live.ok && !r.verdict.ready.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.ready.summary(),
+        "primary (configured) is read-only (read_only=ON)"
+    );
+    primary.exec(&["SET GLOBAL read_only = 0"]).await;
+    let r = as_primary.check().await;
+    assert!(r.verdict.ready.ok, "{}", r.verdict);
+    as_primary.close().await;
+
+    // A replica whose replication was reset: auto sees a read-only
+    // primary; role: replica says what is wrong.
+    replica.exec(&["STOP SLAVE", "RESET SLAVE ALL"]).await;
+    let r = as_replica.check().await;
+    show("role: replica, replication reset", &r);
+    assert!(r.verdict.live.ok && !r.verdict.ready.ok, "{}", r.verdict);
+    assert_eq!(
+        r.verdict.ready.summary(),
+        "expected a replica: no replication configured"
+    );
+    as_replica.close().await;
 }
 
 #[tokio::test]
