@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sextant_adapters::health::dns::DnsConfig;
 use sextant_adapters::health::http::HttpConfig;
 use sextant_adapters::health::kind::KindConfig;
-use sextant_adapters::health::mysql::MysqlConfig;
+use sextant_adapters::health::mysql::{ExpectedRole, MysqlConfig};
 use sextant_adapters::health::postgres::PostgresConfig;
 use sextant_adapters::health::probe::{ProbeCache, run_check};
 use sextant_adapters::health::redis::RedisConfig;
@@ -82,6 +82,18 @@ pub struct AdaptArgs {
     /// Per-call timeout of the check (e.g. 2s).
     #[arg(long, value_parser = sextant_adapters::duration::parse)]
     timeout: Option<Duration>,
+    /// What the MySQL server is supposed to be (mysql): `auto` works it
+    /// out; `primary` needs no replication privilege and is not ready when
+    /// read-only; `replica` is not ready without replication.
+    #[arg(long, value_name = "ROLE", value_parser = role_parser())]
+    role: Option<ExpectedRole>,
+}
+
+/// `--role`'s parser: the config's names, listed in `--help`.
+fn role_parser() -> impl clap::builder::TypedValueParser<Value = ExpectedRole> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(ExpectedRole::ALL.map(ExpectedRole::as_str))
+        .try_map(|s| s.parse::<ExpectedRole>())
 }
 
 impl AdaptArgs {
@@ -188,6 +200,9 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
              for http and tcp set tls.ca_file in the config's adapt: section"
         );
     }
+    if args.role.is_some() && !matches!(args.kind, Kind::Mysql) {
+        bail!("--role applies to mysql only");
+    }
     match args.kind {
         Kind::Mysql => {
             let mut c = file.mysql.clone().unwrap_or_default();
@@ -207,6 +222,9 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
             }
             if let Some(t) = args.timeout {
                 c.timeout = t;
+            }
+            if let Some(r) = args.role {
+                c.role = r;
             }
             if ca.is_some() {
                 let mut tls = c.tls.take().unwrap_or_default();
@@ -414,7 +432,69 @@ mod tests {
             interval: None,
             max_replica_lag: None,
             timeout: None,
+            role: None,
         }
+    }
+
+    #[test]
+    fn role_flag_overrides_the_file_for_mysql_only() {
+        let mut file = AdaptConfig::default();
+        let k = kind_config(&args(Kind::Mysql, "mysql://m@db", None), &file).expect("mysql");
+        assert_eq!(k.mysql.map(|c| c.role), Some(ExpectedRole::Auto));
+
+        file.mysql = Some(MysqlConfig {
+            role: ExpectedRole::Replica,
+            ..MysqlConfig::default()
+        });
+        let k = kind_config(&args(Kind::Mysql, "mysql://m@db", None), &file).expect("mysql");
+        assert_eq!(k.mysql.map(|c| c.role), Some(ExpectedRole::Replica));
+        let mut a = args(Kind::Mysql, "mysql://m@db", None);
+        a.role = Some(ExpectedRole::Primary);
+        let k = kind_config(&a, &file).expect("mysql");
+        assert_eq!(k.mysql.map(|c| c.role), Some(ExpectedRole::Primary));
+
+        let mut a = args(Kind::Postgres, "postgres://m@db", None);
+        a.role = Some(ExpectedRole::Primary);
+        let err = kind_config(&a, &file)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(err, "--role applies to mysql only");
+    }
+
+    #[test]
+    fn role_flag_and_key_take_the_three_names() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            adapt: AdaptArgs,
+        }
+        let parse = |role: &str| {
+            Cli::try_parse_from(["adapt", "mysql", "--role", role])
+                .map(|c| c.adapt.role)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(parse("primary"), Ok(Some(ExpectedRole::Primary)));
+        assert_eq!(parse("replica"), Ok(Some(ExpectedRole::Replica)));
+        assert_eq!(parse("auto"), Ok(Some(ExpectedRole::Auto)));
+        let err = parse("master").expect_err("not a role");
+        assert!(
+            err.contains("invalid value 'master' for '--role <ROLE>'")
+                && err.contains("[possible values: auto, primary, replica]"),
+            "{err}"
+        );
+
+        let cfg = crate::config::parse("adapt:\n  mysql:\n    role: primary\n").expect("valid");
+        assert_eq!(cfg.adapt.mysql.map(|c| c.role), Some(ExpectedRole::Primary));
+        let err = crate::config::parse("adapt:\n  mysql:\n    role: master\n")
+            .expect_err("master is not a role");
+        assert!(
+            err.contains("line 3 column 11")
+                && err
+                    .contains(r#"role: "master" is not a role; expected auto, primary or replica"#),
+            "{err}"
+        );
     }
 
     #[test]
