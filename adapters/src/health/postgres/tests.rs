@@ -9,7 +9,7 @@ use super::{PostgresCheck, PostgresConfig, Secret, TlsSettings};
 use crate::health::report::report_to_otlp;
 use crate::testing::postgres::{MONITOR_PASSWORD, MONITOR_USER, Postgres};
 use crate::testing::report::{show, until};
-use crate::testing::tls::{tls_files, tls_files_for};
+use crate::testing::tls::{tls_files, tls_files_for, verification_cases};
 
 fn config(port: u16) -> PostgresConfig {
     PostgresConfig {
@@ -459,63 +459,15 @@ async fn tls_is_required_and_verified_against_the_host() {
          user \"monitor\", database \"postgres\", no encryption"
     );
 
-    let mismatch = check("127.0.0.1", Some(trusting(&tls.ca)));
-    let r = mismatch.check().await;
-    show("TLS, name mismatch", &r);
-    assert!(!r.verdict.live.ok, "{}", r.verdict);
-    assert_eq!(
-        r.verdict.live.summary(),
-        "connect: TLS error: certificate is not valid for 127.0.0.1 (it names localhost)"
-    );
-    let skip_name = check(
-        "127.0.0.1",
-        Some(TlsSettings {
-            skip_domain_validation: true,
-            ..trusting(&tls.ca)
-        }),
-    );
-    let r = skip_name.check().await;
-    show("TLS, name mismatch, skip_domain_validation", &r);
-    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
-    skip_name.close().await;
-
-    let untrusted = check("localhost", Some(trusting(&other.ca)));
-    let r = untrusted.check().await;
-    show("TLS, unknown CA", &r);
-    assert!(!r.verdict.live.ok, "{}", r.verdict);
-    assert_eq!(
-        r.verdict.live.summary(),
-        format!(
-            "connect: TLS error: certificate signed by an unknown authority \
-             (trusting the CAs in {})",
-            other.ca.display()
-        )
-    );
-    let r = check(
-        "localhost",
-        Some(TlsSettings {
-            skip_domain_validation: true,
-            ..trusting(&other.ca)
-        }),
-    )
-    .check()
+    verification_cases(&tls.ca, &other.ca, |host, settings| {
+        let c = check(host, Some(settings));
+        async move {
+            let r = c.check().await;
+            c.close().await;
+            r
+        }
+    })
     .await;
-    assert!(
-        r.verdict.live.summary().contains("unknown authority"),
-        "skipping the name check forgives no CA: {}",
-        r.verdict
-    );
-    let anything = check(
-        "127.0.0.1",
-        Some(TlsSettings {
-            accept_invalid_certs: true,
-            ..trusting(&other.ca)
-        }),
-    );
-    let r = anything.check().await;
-    show("TLS, unknown CA, accept_invalid_certs", &r);
-    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
-    anything.close().await;
 
     // SCRAM over our TLS stream binds to the channel: a client that insists
     // on channel binding logs in, so the end-point hash is the server's.

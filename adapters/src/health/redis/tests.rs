@@ -9,7 +9,7 @@ use super::{RedisCheck, RedisConfig, Secret, TlsSettings};
 
 use crate::testing::redis::Redis;
 use crate::testing::report::{show, until};
-use crate::testing::tls::{tls_files, tls_files_for};
+use crate::testing::tls::{tls_files, tls_files_for, verification_cases};
 
 fn check_on(port: u16, edit: impl FnOnce(&mut RedisConfig)) -> RedisCheck {
     let mut cfg = RedisConfig {
@@ -318,62 +318,11 @@ async fn tls_is_verified_against_the_host() {
     );
     assert!(!why.contains(password), "{why}");
 
-    let mismatch = check("127.0.0.1", Some(trusting(&tls.ca)));
-    let r = mismatch.check().await;
-    show("TLS, name mismatch", &r);
-    assert!(!r.verdict.live.ok, "{}", r.verdict);
-    assert_eq!(
-        r.verdict.live.summary(),
-        "connect: TLS error: certificate is not valid for 127.0.0.1 (it names localhost)"
-    );
-    let skip_name = check(
-        "127.0.0.1",
-        Some(TlsSettings {
-            skip_domain_validation: true,
-            ..trusting(&tls.ca)
-        }),
-    );
-    let r = skip_name.check().await;
-    show("TLS, name mismatch, skip_domain_validation", &r);
-    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
-
-    let untrusted = check("localhost", Some(trusting(&other.ca)));
-    let r = untrusted.check().await;
-    show("TLS, unknown CA", &r);
-    assert!(!r.verdict.live.ok, "{}", r.verdict);
-    assert_eq!(
-        r.verdict.live.summary(),
-        format!(
-            "connect: TLS error: certificate signed by an unknown authority \
-             (trusting the CAs in {})",
-            other.ca.display()
-        )
-    );
-    // Skipping the name check does not forgive an unknown CA.
-    let r = check(
-        "localhost",
-        Some(TlsSettings {
-            skip_domain_validation: true,
-            ..trusting(&other.ca)
-        }),
-    )
-    .check()
+    verification_cases(&tls.ca, &other.ca, |host, settings| {
+        let c = check(host, Some(settings));
+        async move { c.check().await }
+    })
     .await;
-    assert!(
-        r.verdict.live.summary().contains("unknown authority"),
-        "{}",
-        r.verdict
-    );
-    let anything = check(
-        "127.0.0.1",
-        Some(TlsSettings {
-            accept_invalid_certs: true,
-            ..trusting(&other.ca)
-        }),
-    );
-    let r = anything.check().await;
-    show("TLS, unknown CA, accept_invalid_certs", &r);
-    assert!(r.verdict.live.ok && r.verdict.ready.ok, "{}", r.verdict);
 
     // Redis reads a ClientHello as the start of an inline command and
     // waits for its end: the handshake runs into the deadline.
