@@ -191,11 +191,17 @@ fn plan_for(
     }
     let series = ev.series(input.selector());
     let p = make(series).map(|mut p| {
-        if let Input::Window("rate" | "increase", _, _) = input {
-            p.not_counter = series
-                .iter()
-                .map(|s| rate::not_a_counter(s.labels.get(lbl::NAME).unwrap_or("")).is_some())
-                .collect();
+        if let Input::Window("rate" | "increase", ms, _) = input {
+            p.not_counter = match &ms.vs.name {
+                // A selector naming its metric selects that name only: one
+                // look instead of one per series.
+                Some(name) if rate::not_a_counter(name).is_none() => Vec::new(),
+                Some(_) => vec![true; series.len()],
+                None => series
+                    .iter()
+                    .map(|s| rate::not_a_counter(s.labels.get(lbl::NAME).unwrap_or("")).is_some())
+                    .collect(),
+            };
         }
         Rc::new(p)
     });
