@@ -21,6 +21,7 @@ use sextant_adapters::health::postgres::PostgresConfig;
 use sextant_adapters::health::probe::{ProbeCache, run_check};
 use sextant_adapters::health::redis::RedisConfig;
 use sextant_adapters::health::tcp::TcpConfig;
+use sextant_adapters::health::tls::TlsSettings;
 use sextant_adapters::health::{Report, report_to_otlp};
 use sextant_adapters::listener::ListenerSecurity;
 use tokio::sync::watch;
@@ -227,9 +228,7 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
                 c.role = r;
             }
             if ca.is_some() {
-                let mut tls = c.tls.take().unwrap_or_default();
-                tls.ca_file = ca;
-                c.tls = Some(tls);
+                c.tls = Some(with_ca(c.tls.take(), ca));
             }
             kind.mysql = Some(c);
         }
@@ -295,9 +294,7 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
                 c.timeout = t;
             }
             if ca.is_some() {
-                let mut tls = c.tls.take().unwrap_or_default();
-                tls.ca_file = ca;
-                c.tls = Some(tls);
+                c.tls = Some(with_ca(c.tls.take(), ca));
             }
             kind.postgres = Some(c);
         }
@@ -323,16 +320,22 @@ fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
                 c.timeout = t;
             }
             if tls_on {
-                let mut tls = c.tls.take().unwrap_or_default();
-                if ca.is_some() {
-                    tls.ca_file = ca;
-                }
-                c.tls = Some(tls);
+                c.tls = Some(with_ca(c.tls.take(), ca));
             }
             kind.redis = Some(c);
         }
     }
     Ok(kind)
+}
+
+/// The config's `tls:` block (or a default one, since the flag turns TLS
+/// on) with `--tls-ca-file`, when given, as its CA; the block's switches stay.
+fn with_ca(tls: Option<TlsSettings>, ca: Option<PathBuf>) -> TlsSettings {
+    let mut tls = tls.unwrap_or_default();
+    if ca.is_some() {
+        tls.ca_file = ca;
+    }
+    tls
 }
 
 /// Runs the sidecar until SIGINT/SIGTERM.
@@ -510,7 +513,7 @@ mod tests {
 
         // The flag sets the CA; the file's switches stay.
         file.postgres = Some(PostgresConfig {
-            tls: Some(sextant_adapters::health::tls::TlsSettings {
+            tls: Some(TlsSettings {
                 skip_domain_validation: true,
                 ..Default::default()
             }),
