@@ -5,6 +5,9 @@
 # themselves on 127.0.0.1 with free ports and temporary directories.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A fresh machine builds once: incremental caches would only cost disk
+# (tens of GB across the test binaries) and buy nothing.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # Real peers the tests start themselves (on 127.0.0.1, free ports, temp dirs):
 # MariaDB for the MySQL checks, openssl for test certificates, Prometheus and

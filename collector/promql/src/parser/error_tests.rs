@@ -1,6 +1,6 @@
 //! Error messages and positions, exactly as Prometheus prints them. Every
 //! row was checked against a real Prometheus 2.42 (`/api/v1/query` answers
-//! `invalid parameter "query": <this>`); the e2e test `tests/bad_queries.rs`
+//! `invalid parameter "query": <this>`); the e2e test `tests/e2e/bad_queries.rs`
 //! keeps a sample of them checked on every run.
 
 use super::parse;

@@ -9,7 +9,7 @@
 //! and its position. What is accepted follows promql-parser 0.11 exactly (the
 //! engine was built on its acceptance, and the tests hold us to it); the
 //! error text and positions follow Prometheus (checked against a real
-//! Prometheus in `tests/bad_queries.rs`).
+//! Prometheus in `tests/e2e/bad_queries.rs`).
 //!
 //! As in Prometheus, errors found while reading the text (bad tokens, bad
 //! syntax, unknown functions, misplaced modifiers) win over type errors,

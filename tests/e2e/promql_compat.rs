@@ -8,7 +8,7 @@
 //! Sample timestamps sit 137 ms off whole seconds so no window boundary falls
 //! on a sample: Prometheus 2.42 predates Prometheus 3's left-open windows.
 
-mod common;
+use crate::common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

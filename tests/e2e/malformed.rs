@@ -1,7 +1,7 @@
 //! Malformed and oversize payloads on every receiver get a 4xx with a reason,
 //! and the collector keeps serving (and keeps what it had accepted).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Command;

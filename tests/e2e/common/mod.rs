@@ -1,7 +1,6 @@
 //! Shared harness for the end-to-end tests: start the real `sextant` binary
 //! on free loopback ports in a temporary directory, talk HTTP to it, and
 //! run the Python OpenTelemetry SDK installed by `scripts/test.sh`.
-#![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod prometheus;
 

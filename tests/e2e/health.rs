@@ -3,7 +3,7 @@
 //! a `/metrics` page; the agent runs the same check from YAML and ships its
 //! metrics to a collector as OTLP.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! Prometheus 2.42 wherever it would answer the same request; a heavy query
 //! neither stalls other queries nor brings the collector down.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

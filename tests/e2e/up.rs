@@ -2,7 +2,7 @@
 //! agent's and the collector's own metrics, logs and spans are stored and
 //! read back. And `sextant check` points at a bad key with line and column.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

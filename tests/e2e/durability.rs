@@ -1,7 +1,7 @@
 //! `kill -9` of the collector after acknowledgement, then restart: nothing
 //! acknowledged is missing — samples, log records or spans.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

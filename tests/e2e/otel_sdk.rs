@@ -2,7 +2,7 @@
 //! gRPC, HTTP/protobuf and HTTP/JSON; everything reads back through the
 //! collector's Prometheus, Loki and Tempo APIs with its attributes intact.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

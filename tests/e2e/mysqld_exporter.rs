@@ -4,7 +4,7 @@
 //! own connections), counters within a small tolerance for the queries the
 //! scrapes themselves cause.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};

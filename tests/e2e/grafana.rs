@@ -7,7 +7,7 @@
 //! parse errors after their `invalid parameter "query"` prefix, and float
 //! noise beyond 1e-9 relative in sample values.
 
-mod common;
+use crate::common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

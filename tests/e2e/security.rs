@@ -1,7 +1,7 @@
 //! TLS and bearer-token auth on every collector listener, and the agent
 //! exporting to such a collector over `https://` with a CA file and a token.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! the export path queued them on disk and delivered them when the
 //! collector came back.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

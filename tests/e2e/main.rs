@@ -1,0 +1,20 @@
+//! End-to-end tests: the real `sextant` binary against real peers
+//! (Prometheus, MariaDB, PostgreSQL, Redis, the Python OpenTelemetry SDK).
+//!
+//! One test binary with a module per area rather than one binary per file:
+//! every binary links the whole dependency tree, so a dozen of them cost
+//! gigabytes of disk and minutes of linking on a 2-core machine.
+
+mod common;
+
+mod bad_queries;
+mod durability;
+mod grafana;
+mod health;
+mod malformed;
+mod mysqld_exporter;
+mod otel_sdk;
+mod outage;
+mod promql_compat;
+mod security;
+mod up;
