@@ -6,6 +6,7 @@ mod adapt;
 mod agent;
 mod collector;
 mod config;
+mod malloc;
 mod probes;
 mod query;
 mod security;
@@ -97,6 +98,7 @@ struct AgentArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    malloc::cap_arenas();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
