@@ -41,8 +41,10 @@
 //! wording, but the language accepted is promql-parser's (a few Prometheus 3
 //! forms such as expressions inside `[…]` are refused, and a few it refuses
 //! are accepted, e.g. `ln(0)`; see `parser/tests.rs`); native histograms,
-//! `fill` modifiers, `info()`, `double_exponential_smoothing` and the
-//! `ts_of_*`/`x*` experimental functions are not supported; the default
+//! `fill` modifiers, `info()` and the `anchored`/`smoothed` selector
+//! modifiers are not supported (experimental functions that read floats —
+//! `double_exponential_smoothing`, `mad_over_time`, `ts_of_*_over_time`,
+//! `sort_by_label*`, `limitk`, `limit_ratio` — are, always on); the default
 //! subquery step is a fixed 1m (Prometheus's default global evaluation
 //! interval); calendar functions return NaN for non-finite inputs.
 

@@ -1,5 +1,7 @@
 //! The `*_over_time` family: one value per series from all samples in its
-//! window, with the same numerics as the aggregation operators.
+//! window, with the same numerics as the aggregation operators. Also the
+//! `ts_of_*_over_time` functions (when in the window a value was seen) and
+//! `double_exponential_smoothing`, which read a window the same way.
 
 use promql_parser::parser::Expr;
 
@@ -32,8 +34,73 @@ pub(crate) fn call(
             Some(quantile(q, &mut v))
         });
     }
+    if name == "double_exponential_smoothing" {
+        let m = ev.eval_matrix(arg(args, 0)?, t)?;
+        let sf = ev.eval_scalar(arg(args, 1)?, t)?;
+        let tf = ev.eval_scalar(arg(args, 2)?, t)?;
+        // Prometheus checks the factors only when it has a window to smooth:
+        // over no data a bad factor is no error.
+        if m.series.iter().any(|w| !w.samples.is_empty()) {
+            check_factor("smoothing", "sf", sf)?;
+            check_factor("trend", "tf", tf)?;
+        }
+        return per_window(&m, false, t, |w| smooth(&w.samples, sf, tf));
+    }
     let m = ev.eval_matrix(arg(args, 0)?, t)?;
     per_window(&m, keeps_name(name), t, |w| window_value(name, &w.samples))
+}
+
+/// Refuses a factor outside (0, 1) with Prometheus's message (Go's `%f`).
+fn check_factor(what: &str, short: &str, f: f64) -> Result<(), QueryError> {
+    if f > 0.0 && f < 1.0 {
+        return Ok(());
+    }
+    let shown = if f.is_nan() {
+        "NaN".to_string()
+    } else if f.is_infinite() {
+        if f > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+    } else {
+        format!("{f:.6}")
+    };
+    Err(QueryError::exec(format!(
+        "invalid {what} factor. Expected: 0 < {short} < 1, got: {shown}"
+    )))
+}
+
+/// Holt's linear (double exponential) smoothing of a window, the value at its
+/// last sample; `None` under two samples. The operations and their order
+/// follow Prometheus's, so the float results agree to the bit.
+fn smooth(samples: &[Sample], sf: f64, tf: f64) -> Option<f64> {
+    if samples.len() < 2 {
+        return None;
+    }
+    let (mut s0, mut s1) = (0.0, samples[0].v);
+    let mut b = samples[1].v - samples[0].v;
+    for (i, p) in samples.iter().enumerate().skip(1) {
+        let x = sf * p.v;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        (s0, s1) = (s1, x + y);
+    }
+    Some(s1)
+}
+
+/// The timestamp, in seconds, of the sample `better` prefers over all others
+/// in the window; a NaN is always displaced, and ties go to the later sample.
+fn ts_of_extreme(samples: &[Sample], better: fn(f64, f64) -> bool) -> Option<f64> {
+    let mut best = samples.first()?;
+    for p in samples {
+        if better(p.v, best.v) || best.v.is_nan() {
+            best = p;
+        }
+    }
+    Some(seconds(best.t))
+}
+
+fn seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
 }
 
 /// Whether the function keeps the metric name: Prometheus keeps it only
@@ -58,6 +125,10 @@ pub(crate) fn is_window_fn(name: &str) -> bool {
             | "first_over_time"
             | "present_over_time"
             | "mad_over_time"
+            | "ts_of_first_over_time"
+            | "ts_of_last_over_time"
+            | "ts_of_max_over_time"
+            | "ts_of_min_over_time"
     )
 }
 
@@ -99,6 +170,10 @@ pub(crate) fn window_value(name: &str, samples: &[Sample]) -> Option<f64> {
             let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
             quantile(0.5, &mut dev)
         }
+        "ts_of_first_over_time" => seconds(samples.first()?.t),
+        "ts_of_last_over_time" => seconds(samples.last()?.t),
+        "ts_of_max_over_time" => ts_of_extreme(samples, |v, best| v >= best)?,
+        "ts_of_min_over_time" => ts_of_extreme(samples, |v, best| v <= best)?,
         _ => return None,
     })
 }
