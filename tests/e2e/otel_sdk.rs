@@ -70,6 +70,15 @@ fn check_metrics(c: &Collector, run: &str) {
     let labels = &info["data"]["result"][0]["metric"];
     assert_eq!(labels["host_name"], "py-host", "{info}");
     assert_eq!(labels["deployment_environment_name"], "test", "{info}");
+    // info() joins those resource attributes back onto the SDK's metrics.
+    let joined = q(&format!(
+        r#"info(e2e_queue_size_bytes{{run_id="{run}"}}, {{host_name=~".+"}})"#
+    ));
+    let m = &joined["data"]["result"][0]["metric"];
+    assert_eq!(m["__name__"], "e2e_queue_size_bytes", "{joined}");
+    assert_eq!(m["host_name"], "py-host", "{joined}");
+    assert!(m.get("deployment_environment_name").is_none(), "{joined}");
+    assert_eq!(joined["data"]["result"][0]["value"][1], "1024", "{joined}");
 }
 
 fn check_logs(c: &Collector, run: &str, log_trace_id: &str) {

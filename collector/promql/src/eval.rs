@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
-use promql_parser::parser::{Expr, MatrixSelector, VectorSelector};
+use promql_parser::parser::{Call, Expr, MatrixSelector, VectorSelector};
 use sextant_store::SeriesSamples;
 
 use crate::error::QueryError;
@@ -96,7 +96,7 @@ impl Evaluator {
             &mut ranges,
         );
         for (k, (vs, lo, hi)) in ranges {
-            let series = selector::load(q, vs, lo, hi)?;
+            let series = selector::load(q, &vs, lo, hi)?;
             self.loaded = self
                 .loaded
                 .saturating_add(series.iter().map(|s| s.samples.len()).sum());
@@ -264,6 +264,13 @@ impl Evaluator {
     pub fn series(&self, vs: &VectorSelector) -> &[SeriesSamples] {
         self.data
             .get(&selector::key(vs))
+            .map_or(&[], |s| s.as_slice())
+    }
+
+    /// The info series an `info()` call joins, as loaded for the query.
+    pub fn info_series(&self, c: &Call) -> &[SeriesSamples] {
+        self.data
+            .get(&selector::info_key(c))
             .map_or(&[], |s| s.as_slice())
     }
 

@@ -41,8 +41,8 @@
 //! wording, but the language accepted is promql-parser's (a few Prometheus 3
 //! forms such as expressions inside `[…]` are refused, and a few it refuses
 //! are accepted, e.g. `ln(0)`; see `parser/tests.rs`); native histograms,
-//! `fill` modifiers, `info()` and the `anchored`/`smoothed` selector
-//! modifiers are not supported (experimental functions that read floats —
+//! `fill` modifiers and the `anchored`/`smoothed` selector modifiers are
+//! not supported (experimental functions that read floats — `info`,
 //! `double_exponential_smoothing`, `mad_over_time`, `ts_of_*_over_time`,
 //! `sort_by_label*`, `limitk`, `limit_ratio` — are, always on); the default
 //! subquery step is a fixed 1m (Prometheus's default global evaluation

@@ -2,11 +2,13 @@
 //! time range each selector needs over the whole query, loading it once, and
 //! cutting instant samples (lookback) and range windows out of what was loaded.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
 use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
+use promql_parser::label::Matchers;
+use promql_parser::parser::{AtModifier, Call, Expr, Offset, VectorSelector};
 use sextant_store::{Labels, MatchOp, Matcher, Sample, SeriesSamples};
 
 use crate::error::QueryError;
@@ -59,6 +61,38 @@ pub(crate) fn key(vs: &VectorSelector) -> usize {
     vs as *const VectorSelector as usize
 }
 
+/// The map key of the info series an `info()` call reads: the call node's
+/// address, which no selector node shares.
+pub(crate) fn info_key(c: &Call) -> usize {
+    c as *const Call as usize
+}
+
+/// The info metric Prometheus joins when the selector names none.
+pub(crate) const TARGET_INFO: &str = "target_info";
+
+/// The selector for the info series of `info(v, {sel})`: the label selector
+/// as written, and `target_info` unless it matches `__name__` itself.
+/// `None` when the second argument is not a selector (the call then fails).
+pub(crate) fn info_selector(c: &Call) -> Option<VectorSelector> {
+    let mut vs = match c.args.args.get(1).map(|a| crate::functions::unparen(a)) {
+        Some(Expr::VectorSelector(vs)) => vs.clone(),
+        Some(_) => return None,
+        None => VectorSelector::new(None, Matchers::empty()),
+    };
+    let names_metric = vs.name.is_some()
+        || vs
+            .matchers
+            .matchers
+            .iter()
+            .chain(vs.matchers.or_matchers.iter().flatten())
+            .any(|m| m.name == "__name__");
+    if !names_metric {
+        vs.name = Some(TARGET_INFO.to_string());
+    }
+    (vs.offset, vs.at) = (None, None);
+    Some(vs)
+}
+
 /// The store matcher sets a selector stands for: one set, or one per `or`
 /// alternative (`{a="1" or b="2"}`), each including the metric name.
 pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
@@ -97,28 +131,41 @@ fn store_matcher(name: &str, op: MatchOp, value: &str) -> Result<Matcher, QueryE
 }
 
 /// The time range every selector needs for a query evaluated at steps in
-/// `[start, end]`, keyed by [`key`]: Prometheus's `FindMinMaxTime`, per node.
+/// `[start, end]`, keyed by [`key`] (or [`info_key`] for the series an
+/// `info()` call joins): Prometheus's `FindMinMaxTime`, per node.
 pub(crate) fn needed_ranges<'e>(
     expr: &'e Expr,
     start: i64,
     end: i64,
     lookback: i64,
     query: (i64, i64),
-    out: &mut HashMap<usize, (&'e VectorSelector, i64, i64)>,
+    out: &mut HashMap<usize, (Cow<'e, VectorSelector>, i64, i64)>,
 ) {
-    let mut note = |vs: &'e VectorSelector, back: i64| {
+    let mut note = |k: usize, vs: Cow<'e, VectorSelector>, back: i64| {
         let at = at_ms(&vs.at, query.0, query.1);
         let (s, e) = at.map_or((start, end), |a| (a, a));
         let off = offset_ms(&vs.offset);
         let lo = s.saturating_sub(off).saturating_sub(back);
         let hi = e.saturating_sub(off);
-        let entry = out.entry(key(vs)).or_insert((vs, lo, hi));
+        let entry = out.entry(k).or_insert((vs, lo, hi));
         entry.1 = entry.1.min(lo);
         entry.2 = entry.2.max(hi);
     };
     match expr {
-        Expr::VectorSelector(vs) => note(vs, lookback),
-        Expr::MatrixSelector(ms) => note(&ms.vs, duration_ms(&ms.range)),
+        Expr::VectorSelector(vs) => note(key(vs), Cow::Borrowed(vs), lookback),
+        Expr::MatrixSelector(ms) => {
+            note(key(&ms.vs), Cow::Borrowed(&ms.vs), duration_ms(&ms.range))
+        }
+        // info()'s second argument is a label selector for the info
+        // series, not an input: load those series instead.
+        Expr::Call(c) if c.func.name == "info" => {
+            if let Some(vs) = info_selector(c) {
+                note(info_key(c), Cow::Owned(vs), lookback);
+            }
+            if let Some(a) = c.args.args.first() {
+                needed_ranges(a, start, end, lookback, query, out);
+            }
+        }
         Expr::Subquery(sq) => {
             let at = at_ms(&sq.at, query.0, query.1);
             let (s, e) = at.map_or((start, end), |a| (a, a));

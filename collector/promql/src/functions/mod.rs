@@ -4,6 +4,9 @@
 //! `scalar`, `absent*`, `timestamp`).
 
 mod histogram;
+mod info;
+#[cfg(test)]
+mod info_tests;
 mod labels;
 mod math;
 pub(crate) mod over_time;
@@ -60,6 +63,7 @@ pub(crate) fn call(ev: &mut Evaluator, c: &Call, t: i64) -> Result<Val, QueryErr
             }
             Ok(Val::Vector(Vec::new()))
         }
+        "info" => info::info(ev, c, &args, t),
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, t),
         "label_replace" => labels::label_replace(ev, &args, t),
         "label_join" => labels::label_join(ev, &args, t),

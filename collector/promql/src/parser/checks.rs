@@ -319,6 +319,9 @@ pub(super) fn call(func: Function, start: usize, mut args: Vec<Node>) -> Result<
             ("ln" | "log2" | "log10", Some(v)) => v.is_nan() || v.is_infinite() || v <= 0.0,
             _ => false,
         };
+    if name == "info" {
+        info_label_selector(&mut args);
+    }
     let mut errs = vec![arity];
     for (i, a) in args.iter().enumerate() {
         errs.push(a.err.clone());
@@ -344,6 +347,28 @@ pub(super) fn call(func: Function, start: usize, mut args: Vec<Node>) -> Result<
     });
     let refs: Vec<&Node> = args.iter().collect();
     over(expr, start, typ, &refs, err)
+}
+
+/// Prometheus 3 reads `info()`'s second argument as label selectors, not
+/// series to select: no metric name before the braces, and its matchers
+/// may all accept the empty value (`{k8s_cluster_name=~"east|"}`).
+/// promql-parser checks it as any selector; here Prometheus wins.
+fn info_label_selector(args: &mut [Node]) {
+    let Some(a) = args.get_mut(1) else { return };
+    let Expr::VectorSelector(vs) = &a.expr else {
+        return;
+    };
+    if vs.name.is_some() {
+        if a.err.is_none() {
+            a.err = Some(SyntaxError::new(
+                a.start,
+                "expected label selectors only, got vector selector instead",
+            ));
+        }
+    } else {
+        // A leaf selector without a name has no other error to carry.
+        a.err = None;
+    }
 }
 
 /// An aggregation: argument count checked now (as Prometheus does while

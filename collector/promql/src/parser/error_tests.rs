@@ -159,6 +159,10 @@ const CASES: &[(&str, &str)] = &[
         "1:1: parse error: vector selector must contain at least one non-empty matcher",
     ),
     (
+        "info(up, target_info{a=\"b\"})",
+        "1:10: parse error: expected label selectors only, got vector selector instead",
+    ),
+    (
         "x{__name__=\"y\"}",
         "1:1: parse error: metric name must not be set twice: \"x\" or \"y\"",
     ),

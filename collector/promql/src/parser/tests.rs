@@ -5,7 +5,9 @@
 //!
 //! Deliberate differences (see [`DIFFERENT`]): promql-parser panics on
 //! durations `Duration` cannot hold (`offset 1e400`, `offset inf`); we
-//! refuse them with an error. The oracle's panics count as refusals.
+//! refuse them with an error. The oracle's panics count as refusals. And
+//! where Prometheus 3 parses differently from promql-parser we follow
+//! Prometheus (see [`PROMETHEUS_3`]).
 
 use promql_parser::parser::Expr;
 
@@ -40,6 +42,24 @@ fn quiet_oracle_panics() {
 /// Inputs where promql-parser panics and we answer an error.
 const DIFFERENT: &[&str] = &["x offset 1e400", "x offset inf", "x offset nan", "x[1e400]"];
 
+/// Inputs where we follow Prometheus 3 rather than promql-parser, with
+/// whether Prometheus accepts them: `info()`'s second argument is label
+/// selectors only (no metric name), whose matchers may all accept "".
+const PROMETHEUS_3: &[(&str, bool)] = &[
+    ("info(a, a)", false),
+    ("info(a, b{c=\"d\"})", false),
+    ("info(a, {b=\"\"})", true),
+    ("info(a, {b=~\".*\", c!=\"x\"})", true),
+];
+
+#[test]
+fn prometheus_3_wins_over_the_oracle() {
+    for &(q, accepts) in PROMETHEUS_3 {
+        assert_eq!(parse(q).is_ok(), accepts, "{q:?}");
+        assert_eq!(oracle(q).is_some(), !accepts, "{q:?} no longer differs");
+    }
+}
+
 /// Compares us with the oracle on `q`; returns a description if we differ.
 pub(super) fn disagreement(q: &str) -> Option<String> {
     let ours = parse(q);
@@ -62,6 +82,10 @@ fn check_all<'a>(inputs: impl IntoIterator<Item = &'a str>) -> (usize, usize) {
         total += 1;
         if DIFFERENT.contains(&q) {
             assert!(parse(q).is_err(), "{q:?} must be refused");
+            continue;
+        }
+        if let Some(&(_, accepts)) = PROMETHEUS_3.iter().find(|(p, _)| *p == q) {
+            assert_eq!(parse(q).is_ok(), accepts, "{q:?}");
             continue;
         }
         if parse(q).is_ok() {
