@@ -18,7 +18,7 @@
 //! `instance` values of the input over the whole query range, this per step;
 //! the two differ only when inputs gain or lose those labels mid-range.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use promql_parser::parser::{Call, Expr};
 use sextant_store::{Labels, MatchOp, Matcher};
@@ -68,13 +68,15 @@ pub(crate) fn info(
         !name_matchers.is_empty() && name_matchers.iter().all(|m| m.matches(name))
     };
     let infos = targets(ev, c, &base, &is_info, t)?;
+    let mut names: Vec<&str> = infos.keys().map(|(n, _)| n.as_str()).collect();
+    names.dedup();
     let out = base
         .into_iter()
         .map(|b| {
             if is_info(&b.labels) {
                 return Ok(Some(b));
             }
-            enrich(b, &infos, &data_matchers, t)
+            enrich(b, &infos, &names, &data_matchers, t)
         })
         .filter_map(Result::transpose)
         .collect::<Result<Vec<Elem>, QueryError>>()?;
@@ -103,13 +105,15 @@ fn targets(
     is_info: &dyn Fn(&Labels) -> bool,
     t: i64,
 ) -> Result<BTreeMap<Signature, Elem>, QueryError> {
-    let mut wanted: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut wanted: Vec<(&str, HashSet<&str>)> = Vec::new();
     for b in base.iter().filter(|b| !is_info(&b.labels)) {
         for k in IDENTIFYING {
             if let Some(v) = b.labels.get(k) {
                 match wanted.iter_mut().find(|(name, _)| *name == k) {
-                    Some((_, vals)) => vals.push(v),
-                    None => wanted.push((k, vec![v])),
+                    Some((_, vals)) => {
+                        vals.insert(v);
+                    }
+                    None => wanted.push((k, HashSet::from([v]))),
                 }
             }
         }
@@ -122,7 +126,7 @@ fn targets(
     for s in series {
         let joins = wanted
             .iter()
-            .all(|(k, vals)| s.labels.get(k).is_some_and(|v| vals.contains(&v)));
+            .all(|(k, vals)| s.labels.get(k).is_some_and(|v| vals.contains(v)));
         if !joins {
             continue;
         }
@@ -143,19 +147,19 @@ fn targets(
     Ok(out)
 }
 
-/// `b` with the data labels of the info series that join it, or `None` when
-/// none joins and some data matcher refuses an empty value.
+/// `b` with the data labels of the info series that join it (`names` are
+/// the info metrics among `infos`), or `None` when none joins and some data
+/// matcher refuses an empty value.
 fn enrich(
     b: Elem,
     infos: &BTreeMap<Signature, Elem>,
+    names: &[&str],
     data_matchers: &[Matcher],
     t: i64,
 ) -> Result<Option<Elem>, QueryError> {
     let mut added: Vec<(String, String)> = Vec::new();
     let mut joined = false;
-    let mut names: Vec<&str> = infos.keys().map(|(n, _)| n.as_str()).collect();
-    names.dedup();
-    for name in names {
+    for &name in names {
         let Some(info) = infos.get(&signature(name, &b.labels)) else {
             continue;
         };
