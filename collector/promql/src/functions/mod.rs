@@ -77,23 +77,7 @@ pub(crate) fn call(ev: &mut Evaluator, c: &Call, t: i64) -> Result<Val, QueryErr
             }
             rate::call(ev, name, &args, t)
         }
-        "avg_over_time"
-        | "min_over_time"
-        | "max_over_time"
-        | "sum_over_time"
-        | "count_over_time"
-        | "quantile_over_time"
-        | "stddev_over_time"
-        | "stdvar_over_time"
-        | "last_over_time"
-        | "first_over_time"
-        | "present_over_time"
-        | "mad_over_time"
-        | "ts_of_first_over_time"
-        | "ts_of_last_over_time"
-        | "ts_of_max_over_time"
-        | "ts_of_min_over_time"
-        | "double_exponential_smoothing" => {
+        _ if over_time::is_family(name) => {
             if let Some(out) = crate::fastpath::call(ev, c, t)? {
                 return Ok(Val::Vector(out));
             }

@@ -109,6 +109,12 @@ pub(crate) fn keeps_name(name: &str) -> bool {
     matches!(name, "last_over_time" | "first_over_time")
 }
 
+/// Whether [`call`] evaluates `name`: the window functions and the two that
+/// also take scalars.
+pub(crate) fn is_family(name: &str) -> bool {
+    is_window_fn(name) || matches!(name, "quantile_over_time" | "double_exponential_smoothing")
+}
+
 /// Whether `name` is an `*_over_time` function of its window alone (every
 /// one but `quantile_over_time`, which also takes a scalar).
 pub(crate) fn is_window_fn(name: &str) -> bool {
