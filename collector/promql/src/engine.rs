@@ -196,6 +196,7 @@ impl Engine {
         );
         ev.fast_paths = self.fast_paths;
         ev.positions = positions;
+        ev.interval = step_ms;
         let min_steps = (slice_ms(&ast, start_ms, end_ms, self.lookback()) / step_ms).max(1);
         let mut steps_per_slice = min_steps;
         let mut series: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();

@@ -29,6 +29,8 @@ pub(crate) struct Evaluator {
     /// Query start and end, for `@ start()` / `@ end()`.
     pub start: i64,
     pub end: i64,
+    /// The range query's step, 0 for an instant query: what `step()` reads.
+    pub interval: i64,
     pub lookback: i64,
     max_samples: usize,
     deadline: Instant,
@@ -63,6 +65,7 @@ impl Evaluator {
             data: HashMap::new(),
             start,
             end,
+            interval: 0,
             lookback,
             max_samples,
             deadline,

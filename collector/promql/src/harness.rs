@@ -229,6 +229,9 @@ fn same_as_one_step_range(
     instant: &Result<crate::QueryResult, QueryError>,
 ) {
     let Ok(instant) = instant else { return };
+    if expr.contains("step()") {
+        return; // an instant query has no step; a one-step range query does
+    }
     let mut want: Vec<(Labels, f64)> = match &instant.value {
         Value::Vector(v) => v.iter().map(|s| (s.labels.clone(), s.v)).collect(),
         Value::Scalar { v, .. } => vec![(Labels::default(), *v)],

@@ -44,7 +44,11 @@
 //! `fill` modifiers and the `anchored`/`smoothed` selector modifiers are
 //! not supported (experimental functions that read floats — `info`,
 //! `double_exponential_smoothing`, `mad_over_time`, `ts_of_*_over_time`,
-//! `sort_by_label*`, `limitk`, `limit_ratio` — are, always on); the default
+//! `sort_by_label*`, `limitk`, `limit_ratio`, and the query-frame `start`,
+//! `end`, `range`, `step`, `min_of`, `max_of` — are, always on; duration
+//! arithmetic inside `[…]` and `offset`, where those mostly serve, is not,
+//! nor are `start_timestamp` and promql-parser's own `integral` and
+//! `histogram_quantiles`); the default
 //! subquery step is a fixed 1m (Prometheus's default global evaluation
 //! interval); calendar functions return NaN for non-finite inputs.
 

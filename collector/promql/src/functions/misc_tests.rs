@@ -375,3 +375,53 @@ eval_fail instant at 10s hour({__name__=~"multi|multi2"})
   vector cannot contain metrics with the same labelset
 "#);
 }
+
+/// Prometheus 3's query-frame functions: the query's start, end, span and
+/// step in seconds, constant over the query and inside subqueries (an
+/// instant query has no step: 0).
+#[test]
+fn query_frame_functions() {
+    run(r#"
+load 1s
+  metric 1 2 3 4 5
+
+eval range from 0 to 10s step 5s step()
+  {} 5 5 5
+
+eval instant at 3s step()
+  0
+
+eval range from 0s to 4s step 1s metric * step()
+  {} 1 2 3 4 5
+
+eval range from 0 to 20s step 10s max_over_time(vector(step())[30s:1s])
+  {} 10 10 10
+
+eval range from 10s to 50s step 10s range()
+  {} 40 40 40 40 40
+
+eval instant at 7s range()
+  0
+
+eval range from 100s to 130s step 10s start()
+  {} 100 100 100 100
+
+eval range from 100s to 130s step 10s end()
+  {} 130 130 130 130
+
+eval instant at 42s start() + end()
+  84
+
+eval instant at 0s min_of(3, 5)
+  3
+
+eval instant at 0s max_of(-2, -5)
+  -2
+
+eval instant at 0s min_of(NaN, 3)
+  NaN
+
+eval instant at 0s max_of(3, NaN)
+  NaN
+"#);
+}

@@ -19,6 +19,7 @@ use sextant_store::Labels;
 use crate::error::QueryError;
 use crate::eval::{Evaluator, check_unique};
 use crate::labels as lbl;
+use crate::numeric::{go_max, go_min};
 use crate::value::{Elem, RangeVec, Val, Window};
 
 /// Evaluates a function call at `t`.
@@ -28,6 +29,22 @@ pub(crate) fn call(ev: &mut Evaluator, c: &Call, t: i64) -> Result<Val, QueryErr
     match name {
         "time" => Ok(Val::Scalar(t as f64 / 1000.0)),
         "pi" => Ok(Val::Scalar(std::f64::consts::PI)),
+        // Prometheus 3's query-frame functions (experimental, made for
+        // duration expressions): the query's own start, end, span and step
+        // in seconds, the same at every step and inside subqueries.
+        "start" => Ok(Val::Scalar(ev.start as f64 / 1000.0)),
+        "end" => Ok(Val::Scalar(ev.end as f64 / 1000.0)),
+        "range" => Ok(Val::Scalar(ev.end.saturating_sub(ev.start) as f64 / 1000.0)),
+        "step" => Ok(Val::Scalar(ev.interval as f64 / 1000.0)),
+        "min_of" | "max_of" => {
+            let a = ev.eval_scalar(arg(&args, 0)?, t)?;
+            let b = ev.eval_scalar(arg(&args, 1)?, t)?;
+            Ok(Val::Scalar(if name == "min_of" {
+                go_min(a, b)
+            } else {
+                go_max(a, b)
+            }))
+        }
         "vector" => {
             let v = ev.eval_scalar(arg(&args, 0)?, t)?;
             Ok(Val::Vector(vec![Elem {
