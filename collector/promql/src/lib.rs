@@ -40,7 +40,10 @@
 //! `line:col: parse error:` position and, for the common errors, its exact
 //! wording, but the language accepted is promql-parser's (a few Prometheus 3
 //! forms such as expressions inside `[…]` are refused, and a few it refuses
-//! are accepted, e.g. `ln(0)`; see `parser/tests.rs`); native histograms,
+//! are accepted, e.g. `ln(0)`; see `parser/tests.rs`), except where we
+//! follow Prometheus over promql-parser (`info()`'s label selector; `\x` and
+//! octal escapes as bytes, with strings that are then not UTF-8 refused,
+//! where Prometheus keeps them); native histograms,
 //! `fill` modifiers and the `anchored`/`smoothed` selector modifiers are
 //! not supported (experimental functions that read floats — `info`,
 //! `double_exponential_smoothing`, `mad_over_time`, `ts_of_*_over_time`,

@@ -97,8 +97,10 @@ pub(super) fn duration_or_seconds(text: &str, is_duration: bool) -> Result<Durat
 }
 
 /// A quoted string's value. Raw strings are taken as they are; `"…"` and
-/// `'…'` decode Go's escapes, where `\x`/octal escapes give the code point
-/// (as promql-parser does, not the byte Go would).
+/// `'…'` decode Go's escapes. `\x` and octal escapes are bytes, as in Go
+/// (`"\xc3\xa9"` is "é"; promql-parser makes each a code point). A value
+/// that is then not UTF-8 is refused: Prometheus would keep it, but no label
+/// (always UTF-8) could equal it.
 pub(super) fn unquote(text: &str) -> Result<String, String> {
     let fail = || format!("error unquoting string {}: invalid syntax", quote(text));
     let bytes = text.as_bytes();
@@ -119,7 +121,7 @@ pub(super) fn unquote(text: &str) -> Result<String, String> {
     if inner.contains('\n') {
         return Err(fail());
     }
-    let mut out = String::with_capacity(inner.len());
+    let mut out: Vec<u8> = Vec::with_capacity(inner.len());
     let mut rest = inner;
     while let Some(c) = rest.chars().next() {
         rest = &rest[c.len_utf8()..];
@@ -127,7 +129,7 @@ pub(super) fn unquote(text: &str) -> Result<String, String> {
             return Err(fail());
         }
         if c != '\\' {
-            out.push(c);
+            push_char(&mut out, c);
             continue;
         }
         let Some(e) = rest.chars().next() else {
@@ -143,28 +145,39 @@ pub(super) fn unquote(text: &str) -> Result<String, String> {
             *rest = &rest[n..];
             Some(v)
         };
-        let value = match e {
-            'a' => Some('\x07'),
-            'b' => Some('\x08'),
-            'f' => Some('\x0c'),
-            'n' => Some('\n'),
-            'r' => Some('\r'),
-            't' => Some('\t'),
-            'v' => Some('\x0b'),
-            '\\' => Some('\\'),
-            '\'' | '"' if e as u32 == q as u32 => Some(e),
-            'x' => digits(&mut rest, 2, 16).and_then(char::from_u32),
-            'u' => digits(&mut rest, 4, 16).and_then(char::from_u32),
-            'U' => digits(&mut rest, 8, 16)
-                .filter(|v| *v <= 0x10FFFF)
-                .and_then(char::from_u32),
-            '0'..='7' => digits(&mut rest, 2, 8)
-                .map(|low| (e as u32 - '0' as u32) << 6 | low)
-                .filter(|v| *v <= 255)
-                .and_then(char::from_u32),
-            _ => None,
-        };
-        out.push(value.ok_or_else(fail)?);
+        let byte = |v: u32| u8::try_from(v).ok();
+        match e {
+            'x' => out.push(digits(&mut rest, 2, 16).and_then(byte).ok_or_else(fail)?),
+            '0'..='7' => out.push(
+                digits(&mut rest, 2, 8)
+                    .and_then(|low| byte((e as u32 - '0' as u32) << 6 | low))
+                    .ok_or_else(fail)?,
+            ),
+            _ => {
+                let value = match e {
+                    'a' => Some('\x07'),
+                    'b' => Some('\x08'),
+                    'f' => Some('\x0c'),
+                    'n' => Some('\n'),
+                    'r' => Some('\r'),
+                    't' => Some('\t'),
+                    'v' => Some('\x0b'),
+                    '\\' => Some('\\'),
+                    '\'' | '"' if e as u32 == q as u32 => Some(e),
+                    'u' => digits(&mut rest, 4, 16).and_then(char::from_u32),
+                    'U' => digits(&mut rest, 8, 16)
+                        .filter(|v| *v <= 0x10FFFF)
+                        .and_then(char::from_u32),
+                    _ => None,
+                };
+                push_char(&mut out, value.ok_or_else(fail)?);
+            }
+        }
     }
-    Ok(out)
+    String::from_utf8(out)
+        .map_err(|_| format!("error unquoting string {}: not valid UTF-8", quote(text)))
+}
+
+fn push_char(out: &mut Vec<u8>, c: char) {
+    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
 }
