@@ -4,21 +4,13 @@
 //! metrics to a collector as OTLP.
 
 use crate::common;
+use crate::common::Kill;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Collector, enc, eventually, free_port};
 use sextant_adapters::testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb};
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn get(url: &str) -> Option<(u16, String)> {
     let resp = ureq::get(url)

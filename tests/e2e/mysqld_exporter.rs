@@ -5,22 +5,14 @@
 //! scrapes themselves cause.
 
 use crate::common;
+use crate::common::Kill;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{eventually, free_port};
 use sextant_adapters::testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb};
-
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `name{labels}` (labels as written, minus ours that the exporter lacks) → value.
 fn scrape(url: &str) -> Option<HashMap<String, f64>> {

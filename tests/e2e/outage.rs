@@ -4,22 +4,14 @@
 //! collector came back.
 
 use crate::common;
+use crate::common::Kill;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{Collector, enc, eventually, free_port};
 
 const OUTAGE: Duration = Duration::from_secs(60);
-
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn now_s() -> f64 {
     SystemTime::now()
@@ -55,7 +47,7 @@ fn agent_loses_nothing_across_a_collector_outage() {
     )
     .expect("write agent config");
     let log = std::fs::File::create(dir.path().join("agent.log")).expect("agent log");
-    let _agent = Agent(
+    let _agent = Kill(
         Command::new(env!("CARGO_BIN_EXE_sextant"))
             .args(["agent", "--config"])
             .arg(&config)

@@ -2,20 +2,12 @@
 //! exporting to such a collector over `https://` with a CA file and a token.
 
 use crate::common;
+use crate::common::Kill;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::free_port;
-
-struct Kill(std::process::Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn wait_port(addr: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -3,37 +3,31 @@
 //! read back. And `sextant check` points at a bad key with line and column.
 
 use crate::common;
+use crate::common::Kill;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{enc, eventually, free_port, get_json};
 
-struct Up(std::process::Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn up_stores_its_own_telemetry_within_30_seconds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let http = format!("127.0.0.1:{}", free_port());
     let log = std::fs::File::create(dir.path().join("up.log")).expect("log");
-    let _up = Up(Command::new(env!("CARGO_BIN_EXE_sextant"))
-        .arg("up")
-        .args(["--http-listen", &http])
-        .args(["--otlp-grpc-listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--otlp-http-listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--agent-listen", &format!("127.0.0.1:{}", free_port())])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn sextant up"));
+    let _up = Kill(
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .arg("up")
+            .args(["--http-listen", &http])
+            .args(["--otlp-grpc-listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--otlp-http-listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--agent-listen", &format!("127.0.0.1:{}", free_port())])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn sextant up"),
+    );
     let api = |p: &str| format!("http://{http}{p}");
     eventually(Duration::from_secs(30), "both jobs' metrics", || {
         let v = std::panic::catch_unwind(|| get_json(&api("/api/v1/label/job/values"))).ok()?;

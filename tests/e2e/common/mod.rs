@@ -15,6 +15,17 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// A child process (sidecar, agent, exporter) killed and reaped when the
+/// test lets go of it, so a failing assertion leaves nothing running.
+pub struct Kill(pub Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A running collector process and its addresses.
 pub struct Collector {
     pub child: Child,
