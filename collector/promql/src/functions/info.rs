@@ -99,7 +99,7 @@ fn signature(name: &str, labels: &Labels) -> Signature {
 /// carrying, for each identifying label some input series has, one of the
 /// input's values; of several for one target the newest sample wins.
 fn targets(
-    ev: &mut Evaluator,
+    ev: &Evaluator,
     c: &Call,
     base: &[Elem],
     is_info: &dyn Fn(&Labels) -> bool,
