@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::Collector;
 use common::prometheus::{Answer, Prometheus, get, post_form, qs, remote_write};
@@ -83,10 +83,7 @@ fn bad_queries_get_prometheus_errors() {
         &dir.path().join("slow"),
         "collector:\n  query:\n    timeout: 1s\n",
     );
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64;
+    let now = common::now_ms();
     let t0 = (now - 35 * 60_000) / 60_000 * 60_000;
     let set = data(t0);
     for addr in [
@@ -363,10 +360,7 @@ fn bad_queries_get_prometheus_errors() {
 fn heavy_query_does_not_block_others() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut ours = Collector::start(&dir.path().join("data"));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64;
+    let now = common::now_ms();
     let t0 = (now - 35 * 60_000) / 60_000 * 60_000;
     remote_write(&format!("http://{}/api/v1/write", ours.http), &data(t0));
     let addr = ours.http.clone();

@@ -5,21 +5,14 @@ use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use common::{Collector, enc, try_post};
+use common::{Collector, enc, now_ms, try_post};
 use serde_json::json;
 use sextant_adapters::prometheus::{Series, encode_remote_write};
 
 /// One acknowledged write: batch number, and its base timestamp.
 type Acked = Arc<Mutex<Vec<(u64, i64)>>>;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64
-}
 
 /// Batch `n`: 10 series × 5 samples, plus one log record and one span, all tagged `n`.
 fn write_batch(http: &str, otlp_http: &str, n: u64, base: i64) -> bool {

@@ -9,8 +9,6 @@
 
 use crate::common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use common::Collector;
 use common::prometheus::{Answer, Prometheus, get, post_form, qs, remote_write};
 use serde_json::{Value, json};
@@ -137,10 +135,7 @@ fn grafana_requests_answer_as_prometheus_does() {
     let dir = tempfile::tempdir().expect("tempdir");
     let prom = Prometheus::start(&dir.path().join("prom"));
     let ours = Collector::start(&dir.path().join("data"));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64;
+    let now = common::now_ms();
     let t0 = (now - 35 * 60_000) / 60_000 * 60_000;
     let set = data(t0);
     remote_write(&format!("http://{}/api/v1/write", prom.addr), &set);

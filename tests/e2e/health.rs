@@ -33,23 +33,8 @@ fn sidecar_probes_follow_the_server_and_the_agent_ships_the_check() {
     let listen = format!("127.0.0.1:{}", free_port());
     let log = std::fs::File::create(dir.path().join("adapt.log")).expect("log");
     let _sidecar = Kill(
-        Command::new(env!("CARGO_BIN_EXE_sextant"))
-            .args([
-                "adapt",
-                "mysql",
-                "--target",
-                &format!("mysql://{MONITOR_USER}@127.0.0.1:{}", db.port),
-            ])
-            .arg("--password-file")
-            .arg(&password)
-            .args([
-                "--listen",
-                &listen,
-                "--interval",
-                "500ms",
-                "--timeout",
-                "1s",
-            ])
+        common::adapt_mysql(db.port, &password, &listen)
+            .args(["--interval", "500ms", "--timeout", "1s"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

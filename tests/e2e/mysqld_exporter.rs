@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{eventually, free_port};
-use sextant_adapters::testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb};
+use sextant_adapters::testing::mariadb::{MONITOR_PASSWORD, MariaDb};
 
 /// `name{labels}` (labels as written, minus ours that the exporter lacks) → value.
 fn scrape(url: &str) -> Option<HashMap<String, f64>> {
@@ -88,16 +88,8 @@ fn metrics_agree_with_mysqld_exporter() {
             ),
     );
     let _sidecar = Kill(
-        Command::new(env!("CARGO_BIN_EXE_sextant"))
-            .args([
-                "adapt",
-                "mysql",
-                "--target",
-                &format!("mysql://{MONITOR_USER}@127.0.0.1:{}", db.port),
-            ])
-            .arg("--password-file")
-            .arg(&password)
-            .args(["--listen", &ours, "--interval", "200ms"])
+        common::adapt_mysql(db.port, &password, &ours)
+            .args(["--interval", "200ms"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -10,8 +10,6 @@
 
 use crate::common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use common::prometheus::Prometheus;
 use common::{Collector, enc, post};
 use serde_json::Value;
@@ -300,10 +298,7 @@ fn promql_answers_match_prometheus() {
     let dir = tempfile::tempdir().expect("tempdir");
     let prom = Prometheus::start(dir.path());
     let ours = Collector::start(&dir.path().join("data"));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64;
+    let now = common::now_ms();
     let t0 = (now - 55 * 60_000) / 60_000 * 60_000;
     let data = generate(t0);
     write_all(&format!("http://{}/api/v1/write", prom.addr), &data, t0);

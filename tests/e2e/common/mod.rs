@@ -15,6 +15,28 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// Wall-clock milliseconds since the Unix epoch: the tests write samples
+/// around "now" so both servers keep them in their head blocks.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}
+
+/// `sextant adapt mysql` against the MariaDB on `port` as its monitoring
+/// user, serving on `listen`; callers add their flags and spawn it.
+pub fn adapt_mysql(port: u16, password_file: &Path, listen: &str) -> Command {
+    use sextant_adapters::testing::mariadb::MONITOR_USER;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sextant"));
+    cmd.args(["adapt", "mysql", "--target"])
+        .arg(format!("mysql://{MONITOR_USER}@127.0.0.1:{port}"))
+        .arg("--password-file")
+        .arg(password_file)
+        .args(["--listen", listen]);
+    cmd
+}
+
 /// A child process (sidecar, agent, exporter) killed and reaped when the
 /// test lets go of it, so a failing assertion leaves nothing running.
 pub struct Kill(pub Child);
