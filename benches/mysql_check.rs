@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
-use sextant_adapters::health::mysql::{MysqlCheck, MysqlConfig};
-use sextant_adapters::testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb};
+use sextant_health::mysql::{MysqlCheck, MysqlConfig};
+use sextant_testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb};
 
 const RUNS: usize = 50;
 

@@ -13,17 +13,17 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
-use sextant_adapters::health::dns::DnsConfig;
-use sextant_adapters::health::http::HttpConfig;
-use sextant_adapters::health::kind::KindConfig;
-use sextant_adapters::health::mysql::{ExpectedRole, MysqlConfig};
-use sextant_adapters::health::postgres::PostgresConfig;
-use sextant_adapters::health::probe::{ProbeCache, run_check};
-use sextant_adapters::health::redis::RedisConfig;
-use sextant_adapters::health::tcp::TcpConfig;
-use sextant_adapters::health::tls::TlsSettings;
-use sextant_adapters::health::{Report, report_to_otlp};
-use sextant_adapters::listener::ListenerSecurity;
+use sextant_config::listener::ListenerSecurity;
+use sextant_health::dns::DnsConfig;
+use sextant_health::http::HttpConfig;
+use sextant_health::kind::KindConfig;
+use sextant_health::mysql::{ExpectedRole, MysqlConfig};
+use sextant_health::postgres::PostgresConfig;
+use sextant_health::probe::{ProbeCache, run_check};
+use sextant_health::redis::RedisConfig;
+use sextant_health::tcp::TcpConfig;
+use sextant_health::{Report, report_to_otlp};
+use sextant_tls::TlsSettings;
 use tokio::sync::watch;
 
 use crate::security::Security;
@@ -75,13 +75,13 @@ pub struct AdaptArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// How often the check runs (e.g. 10s).
-    #[arg(long, value_parser = sextant_adapters::duration::parse)]
+    #[arg(long, value_parser = sextant_config::duration::parse)]
     interval: Option<Duration>,
     /// Replica lag over which a replica is not ready (e.g. 30s).
-    #[arg(long, value_parser = sextant_adapters::duration::parse)]
+    #[arg(long, value_parser = sextant_config::duration::parse)]
     max_replica_lag: Option<Duration>,
     /// Per-call timeout of the check (e.g. 2s).
-    #[arg(long, value_parser = sextant_adapters::duration::parse)]
+    #[arg(long, value_parser = sextant_config::duration::parse)]
     timeout: Option<Duration>,
     /// What the MySQL server is supposed to be (mysql): `auto` works it
     /// out; `primary` needs no replication privilege and is not ready when
@@ -111,7 +111,7 @@ pub struct AdaptConfig {
     /// Where probes and /metrics are served (9104 is mysqld_exporter's port).
     pub listen: String,
     /// How often the check runs.
-    #[serde(with = "sextant_adapters::duration")]
+    #[serde(with = "sextant_config::duration")]
     pub interval: Duration,
     /// TLS and bearer-token auth for the listener (probes stay open).
     pub security: ListenerSecurity,
@@ -398,10 +398,9 @@ fn metrics_router(latest: Arc<RwLock<Option<Report>>>, registry: prometheus::Reg
                     .clone();
                 let mut text = match report {
                     Some(r) => {
-                        let (series, _) = sextant_adapters::prometheus::otlp_to_series(
-                            &report_to_otlp(&[r], Vec::new()),
-                        );
-                        sextant_adapters::prometheus::to_text(&series)
+                        let (series, _) =
+                            sextant_prometheus::otlp_to_series(&report_to_otlp(&[r], Vec::new()));
+                        sextant_prometheus::to_text(&series)
                     }
                     None => String::new(),
                 };

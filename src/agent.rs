@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use sextant_adapters::export::Exporter;
 use sextant_agent::{AgentConfig, AgentInputs};
+use sextant_export::Exporter;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 

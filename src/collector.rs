@@ -87,7 +87,7 @@ pub async fn start(
 }
 
 fn resource(instance: &str) -> Vec<KeyValue> {
-    let kv = sextant_adapters::otlp::string_kv;
+    let kv = sextant_otlp::string_kv;
     vec![
         kv("service.name", "sextant-collector"),
         kv("service.version", env!("CARGO_PKG_VERSION")),
@@ -135,7 +135,7 @@ async fn self_metrics(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        let req = sextant_adapters::prometheus::registry_to_otlp(
+        let req = sextant_prometheus::registry_to_otlp(
             &registry.gather(),
             resource(&instance),
             "sextant",

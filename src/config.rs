@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use sextant_agent::AgentConfig;
 
-use sextant_adapters::health::kind::KindConfig;
+use sextant_health::kind::KindConfig;
 
 use crate::adapt::AdaptConfig;
 use sextant_collector::CollectorConfig;

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
-use sextant_adapters::health::probe::{Probe, ProbeCache};
+use sextant_health::probe::{Probe, ProbeCache};
 
 /// The probe routes over `cache`.
 pub fn router(cache: Arc<ProbeCache>) -> Router {
@@ -134,7 +134,7 @@ fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sextant_adapters::health::{Judgement, Reason, Report, Verdict};
+    use sextant_health::{Judgement, Reason, Report, Verdict};
     use std::time::Duration;
     use tower::ServiceExt;
 

@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sextant_adapters::listener::ListenerSecurity;
+use sextant_config::listener::ListenerSecurity;
 use subtle::ConstantTimeEq;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;

@@ -88,7 +88,7 @@ fn severity(level: Level) -> (i32, &'static str) {
     }
 }
 
-use sextant_adapters::otlp::string_kv as kv;
+use sextant_otlp::string_kv as kv;
 
 /// Collects `message` as the body and every other field as an attribute.
 #[derive(Default)]

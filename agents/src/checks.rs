@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde::Deserialize;
-use sextant_adapters::export::Exporter;
-use sextant_adapters::health::dns::DnsConfig;
-use sextant_adapters::health::http::HttpConfig;
-use sextant_adapters::health::kind::KindConfig;
-use sextant_adapters::health::mysql::MysqlConfig;
-use sextant_adapters::health::postgres::PostgresConfig;
-use sextant_adapters::health::probe::{ProbeCache, run_check};
-use sextant_adapters::health::redis::RedisConfig;
-use sextant_adapters::health::report_to_otlp;
-use sextant_adapters::health::tcp::TcpConfig;
+use sextant_export::Exporter;
+use sextant_health::dns::DnsConfig;
+use sextant_health::http::HttpConfig;
+use sextant_health::kind::KindConfig;
+use sextant_health::mysql::MysqlConfig;
+use sextant_health::postgres::PostgresConfig;
+use sextant_health::probe::{ProbeCache, run_check};
+use sextant_health::redis::RedisConfig;
+use sextant_health::report_to_otlp;
+use sextant_health::tcp::TcpConfig;
 use tokio::sync::watch;
 
 /// One configured check: a name, a schedule and exactly one kind.
@@ -26,7 +26,7 @@ pub struct CheckConfig {
     /// Unique name; the `check` attribute of its log lines.
     pub name: String,
     /// How often it runs.
-    #[serde(default = "default_interval", with = "sextant_adapters::duration")]
+    #[serde(default = "default_interval", with = "sextant_config::duration")]
     pub interval: Duration,
     /// A MySQL/MariaDB check.
     pub mysql: Option<MysqlConfig>,

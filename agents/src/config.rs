@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use sextant_adapters::export::ExporterConfig;
-use sextant_adapters::listener::ListenerSecurity;
+use sextant_config::listener::ListenerSecurity;
+use sextant_export::ExporterConfig;
 
 use crate::checks::CheckConfig;
 
@@ -17,12 +17,12 @@ pub struct AgentConfig {
     /// The export path: collector endpoint, batching, retry, disk queue.
     pub export: ExporterConfig,
     /// How often the agent ships its own metrics.
-    #[serde(with = "sextant_adapters::duration")]
+    #[serde(with = "sextant_config::duration")]
     pub self_metrics_interval: Duration,
     /// Whether to collect host CPU, memory and load metrics.
     pub host_metrics: bool,
     /// How often host metrics are read.
-    #[serde(with = "sextant_adapters::duration")]
+    #[serde(with = "sextant_config::duration")]
     pub host_metrics_interval: Duration,
     /// `service.instance.id` of the agent's telemetry; empty means the host name.
     pub instance: String,

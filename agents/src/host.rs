@@ -12,8 +12,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
     metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use sextant_adapters::export::Exporter;
-use sextant_adapters::otlp::string_kv;
+use sextant_export::Exporter;
+use sextant_otlp::string_kv;
 use tokio::sync::watch;
 
 /// Clock ticks per second of `/proc/stat` (USER_HZ, 100 on every Linux ABI we run on).

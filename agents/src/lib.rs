@@ -3,7 +3,7 @@
 //! The agent gathers telemetry on one node — for now its own metrics
 //! registry, its own log records and the host's CPU, memory and load — turns
 //! it into OTLP with the adapters, and hands it to the export path
-//! (`sextant_adapters::export`), which batches, compresses, retries and
+//! (`sextant-export`), which batches, compresses, retries and
 //! queues on disk. The agent owns no socket but the exporter's client; the
 //! binary starts it inside its runtime.
 
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use sextant_adapters::export::{ExportError, Exporter};
+use sextant_export::{ExportError, Exporter};
 use tokio::sync::{mpsc, watch};
 
 pub use config::AgentConfig;

@@ -1,7 +1,7 @@
 //! The OTLP resource every item the agent sends carries.
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use sextant_adapters::otlp::string_kv as kv;
+use sextant_otlp::string_kv as kv;
 
 use crate::AgentConfig;
 

@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use sextant_adapters::export::Exporter;
-use sextant_adapters::prometheus::registry_to_otlp;
+use sextant_export::Exporter;
+use sextant_prometheus::registry_to_otlp;
 use tokio::sync::watch;
 
 /// Gathers `registry` every `interval` and submits it until shutdown.

@@ -8,9 +8,9 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::Collector;
 use common::prometheus::{Answer, Prometheus, get, post_form, qs, remote_write};
-use sextant_adapters::prometheus::Series;
+use common::{Collector, series};
+use sextant_model::Series;
 
 const STEP_MS: i64 = 15_000;
 const POINTS: i64 = 120;
@@ -20,8 +20,8 @@ const POINTS: i64 = 120;
 fn data(t0: i64) -> Vec<Series> {
     let mut out = Vec::new();
     for (job, inst) in [("api", "a:80"), ("api", "b:80"), ("db", "c:80")] {
-        out.push(Series {
-            labels: [
+        out.push(series(
+            [
                 ("__name__", "http_requests_total"),
                 ("job", job),
                 ("instance", inst),
@@ -29,10 +29,10 @@ fn data(t0: i64) -> Vec<Series> {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-            samples: (0..POINTS)
+            (0..POINTS)
                 .map(|i| (t0 + i * STEP_MS + 137, (i * 3) as f64))
                 .collect(),
-        });
+        ));
     }
     out
 }

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Collector, enc, now_ms, try_post};
+use common::{Collector, enc, now_ms, series, try_post};
 use serde_json::json;
-use sextant_adapters::prometheus::{Series, encode_remote_write};
+use sextant_model::Series;
+use sextant_prometheus::encode_remote_write;
 
 /// One acknowledged write: batch number, and its base timestamp.
 type Acked = Arc<Mutex<Vec<(u64, i64)>>>;
@@ -17,15 +18,17 @@ type Acked = Arc<Mutex<Vec<(u64, i64)>>>;
 /// Batch `n`: 10 series × 5 samples, plus one log record and one span, all tagged `n`.
 fn write_batch(http: &str, otlp_http: &str, n: u64, base: i64) -> bool {
     let series: Vec<Series> = (0..10)
-        .map(|s| Series {
-            labels: vec![
-                ("__name__".into(), "crash_test_value".into()),
-                ("series".into(), s.to_string()),
-                ("batch".into(), n.to_string()),
-            ],
-            samples: (0..5)
-                .map(|i| (base + i * 1000, (n * 100 + i as u64) as f64))
-                .collect(),
+        .map(|s| {
+            series(
+                vec![
+                    ("__name__".into(), "crash_test_value".into()),
+                    ("series".into(), s.to_string()),
+                    ("batch".into(), n.to_string()),
+                ],
+                (0..5)
+                    .map(|i| (base + i * 1000, (n * 100 + i as u64) as f64))
+                    .collect(),
+            )
         })
         .collect();
     let Ok((status, body)) = try_post(

@@ -9,10 +9,10 @@
 
 use crate::common;
 
-use common::Collector;
 use common::prometheus::{Answer, Prometheus, get, post_form, qs, remote_write};
+use common::{Collector, series};
 use serde_json::{Value, json};
-use sextant_adapters::prometheus::Series;
+use sextant_model::Series;
 
 const STEP_MS: i64 = 15_000;
 const POINTS: i64 = 120; // 30 minutes
@@ -30,32 +30,32 @@ fn data(t0: i64) -> Vec<Series> {
     let ts = |i: i64| t0 + i * STEP_MS + 137;
     let mut out = Vec::new();
     for (job, inst) in [("api", "a:80"), ("api", "b:80"), ("db", "c:80")] {
-        out.push(Series {
-            labels: labels(&[("__name__", "up"), ("job", job), ("instance", inst)]),
-            samples: (0..POINTS).map(|i| (ts(i), 1.0)).collect(),
-        });
+        out.push(series(
+            labels(&[("__name__", "up"), ("job", job), ("instance", inst)]),
+            (0..POINTS).map(|i| (ts(i), 1.0)).collect(),
+        ));
         for (k, code) in ["200", "500"].iter().enumerate() {
             let rate = if *code == "200" { 7.0 } else { 1.0 } + k as f64;
-            out.push(Series {
-                labels: labels(&[
+            out.push(series(
+                labels(&[
                     ("__name__", "http_requests_total"),
                     ("job", job),
                     ("instance", inst),
                     ("code", code),
                 ]),
-                samples: (0..POINTS).map(|i| (ts(i), rate * i as f64)).collect(),
-            });
+                (0..POINTS).map(|i| (ts(i), rate * i as f64)).collect(),
+            ));
         }
-        out.push(Series {
-            labels: labels(&[
+        out.push(series(
+            labels(&[
                 ("__name__", "node_memory_free_bytes"),
                 ("job", job),
                 ("instance", inst),
             ]),
-            samples: (0..POINTS)
+            (0..POINTS)
                 .map(|i| (ts(i), 1e9 + ((i * 7919) % 101) as f64 * 1e6))
                 .collect(),
-        });
+        ));
     }
     out
 }

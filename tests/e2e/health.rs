@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Collector, enc, eventually, free_port};
-use sextant_adapters::testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb};
+use sextant_testing::mariadb::{MONITOR_PASSWORD, MONITOR_USER, MariaDb};
 
 fn get(url: &str) -> Option<(u16, String)> {
     let resp = ureq::get(url)
@@ -197,25 +197,21 @@ fn sidecar_runs_http_and_tcp_checks() {
 
 #[test]
 fn sidecar_runs_redis_and_postgres_checks() {
-    use sextant_adapters::testing::postgres::Postgres;
-    use sextant_adapters::testing::redis::Redis;
+    use sextant_testing::postgres::Postgres;
+    use sextant_testing::redis::Redis;
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut redis = rt.block_on(Redis::start(&[]));
     let pg = rt.block_on(Postgres::start(&[]));
     let dir = tempfile::tempdir().expect("tempdir");
     let pg_password = dir.path().join("pg-password");
-    std::fs::write(
-        &pg_password,
-        sextant_adapters::testing::postgres::MONITOR_PASSWORD,
-    )
-    .expect("password");
+    std::fs::write(&pg_password, sextant_testing::postgres::MONITOR_PASSWORD).expect("password");
     let targets = [
         ("redis", format!("redis://127.0.0.1:{}", redis.port), None),
         (
             "postgres",
             format!(
                 "postgres://{}@127.0.0.1:{}/postgres",
-                sextant_adapters::testing::postgres::MONITOR_USER,
+                sextant_testing::postgres::MONITOR_USER,
                 pg.port
             ),
             Some(&pg_password),

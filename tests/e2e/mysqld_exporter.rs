@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{eventually, free_port};
-use sextant_adapters::testing::mariadb::{MONITOR_PASSWORD, MariaDb};
+use sextant_testing::mariadb::{MONITOR_PASSWORD, MariaDb};
 
 /// `name{labels}` (labels as written, minus ours that the exporter lacks) → value.
 fn scrape(url: &str) -> Option<HashMap<String, f64>> {

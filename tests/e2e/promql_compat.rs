@@ -11,9 +11,10 @@
 use crate::common;
 
 use common::prometheus::Prometheus;
-use common::{Collector, enc, post};
+use common::{Collector, enc, post, series};
 use serde_json::Value;
-use sextant_adapters::prometheus::{Series, encode_remote_write};
+use sextant_model::Series;
+use sextant_prometheus::encode_remote_write;
 
 const STEP_MS: i64 = 15_000;
 const POINTS: i64 = 200; // 50 minutes of 15-s samples
@@ -60,21 +61,18 @@ fn generate(t0: i64) -> Vec<Series> {
                 ("method", method.to_string()),
                 ("status", status.to_string()),
             ];
-            out.push(Series {
-                labels: labels("http_requests_total", &l),
-                samples,
-            });
+            out.push(series(labels("http_requests_total", &l), samples));
         }
         let samples = (0..POINTS)
             .map(|i| (ts(i), 20.0 + (rng.next() * 100.0).round() / 10.0))
             .collect();
-        out.push(Series {
-            labels: labels(
+        out.push(series(
+            labels(
                 "node_temperature_celsius",
                 &[("job", job.to_string()), ("instance", inst.to_string())],
             ),
             samples,
-        });
+        ));
         let mut depth: f64 = 50.0;
         let samples = (0..POINTS)
             .map(|i| {
@@ -82,13 +80,13 @@ fn generate(t0: i64) -> Vec<Series> {
                 (ts(i), depth)
             })
             .collect();
-        out.push(Series {
-            labels: labels(
+        out.push(series(
+            labels(
                 "queue_depth",
                 &[("job", job.to_string()), ("instance", inst.to_string())],
             ),
             samples,
-        });
+        ));
         // Classic histogram: cumulative buckets, sum and count.
         let bounds = ["0.05", "0.1", "0.5", "1", "+Inf"];
         let mut counts = [0.0; 5];
@@ -114,38 +112,38 @@ fn generate(t0: i64) -> Vec<Series> {
         for (b, bound) in bounds.iter().enumerate() {
             let mut l = base.to_vec();
             l.push(("le", bound.to_string()));
-            out.push(Series {
-                labels: labels("request_duration_seconds_bucket", &l),
-                samples: rows[b].clone(),
-            });
+            out.push(series(
+                labels("request_duration_seconds_bucket", &l),
+                rows[b].clone(),
+            ));
         }
-        out.push(Series {
-            labels: labels("request_duration_seconds_sum", &base),
-            samples: rows[5].clone(),
-        });
-        out.push(Series {
-            labels: labels("request_duration_seconds_count", &base),
-            samples: rows[6].clone(),
-        });
+        out.push(series(
+            labels("request_duration_seconds_sum", &base),
+            rows[5].clone(),
+        ));
+        out.push(series(
+            labels("request_duration_seconds_count", &base),
+            rows[6].clone(),
+        ));
     }
     // Starts late, and stops early with a stale marker.
     let late = (120..POINTS).map(|i| (ts(i), (i * 2) as f64)).collect();
-    out.push(Series {
-        labels: labels("late_gauge", &[("job", "batch".to_string())]),
-        samples: late,
-    });
+    out.push(series(
+        labels("late_gauge", &[("job", "batch".to_string())]),
+        late,
+    ));
     let mut early: Vec<(i64, f64)> = (0..80).map(|i| (ts(i), (i % 7) as f64)).collect();
     early.push((ts(80), f64::from_bits(STALE_NAN)));
-    out.push(Series {
-        labels: labels("early_gauge", &[("job", "batch".to_string())]),
-        samples: early,
-    });
+    out.push(series(
+        labels("early_gauge", &[("job", "batch".to_string())]),
+        early,
+    ));
     // Stops without a stale marker: disappears after the 5-minute lookback.
     let gone = (0..100).map(|i| (ts(i), 1.0 + (i % 3) as f64)).collect();
-    out.push(Series {
-        labels: labels("vanishing_gauge", &[("job", "batch".to_string())]),
-        samples: gone,
-    });
+    out.push(series(
+        labels("vanishing_gauge", &[("job", "batch".to_string())]),
+        gone,
+    ));
     out
 }
 
@@ -163,7 +161,7 @@ fn write_all(url: &str, data: &[Series], t0: i64) {
                     .samples
                     .iter()
                     .copied()
-                    .filter(|(t, _)| in_slice(*t))
+                    .filter(|p| in_slice(p.t))
                     .collect(),
             })
             .filter(|s| !s.samples.is_empty())

@@ -38,7 +38,7 @@ fn python(args: &[&str]) {
 fn tls_and_bearer_tokens_guard_every_listener() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let tls = sextant_adapters::testing::tls::tls_files(d);
+    let tls = sextant_testing::tls::tls_files(d);
     let (ca, cert, key, token_file) = (tls.ca, tls.cert, tls.key, d.join("token"));
     let token = "s3cret-token-for-tests";
     std::fs::write(&token_file, format!("{token}\n")).expect("token");

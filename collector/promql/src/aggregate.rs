@@ -11,7 +11,7 @@ use promql_parser::parser::token::{
     T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM, T_TOPK,
 };
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
-use sextant_store::Labels;
+use sextant_model::Labels;
 
 use crate::error::QueryError;
 use crate::eval::Evaluator;

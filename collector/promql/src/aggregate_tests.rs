@@ -304,7 +304,7 @@ eval instant at 1m avg_over_time(data{test="ten"}[2m])
 /// xxHash's published vectors and the framing against a one-shot hash.
 #[test]
 fn labels_hash_is_prometheus_labels_hash() {
-    use sextant_store::Labels;
+    use sextant_model::Labels;
     use twox_hash::XxHash64;
 
     for (input, want) in [

@@ -2,12 +2,12 @@
 //! by the position of the node it is about (`… (1:6)`), deduplicated, the
 //! same from the fast and the general path and for instant and range queries.
 
-use sextant_store::SeriesSamples;
+use sextant_model::Series;
 
 use crate::harness::Mem;
 use crate::{Engine, EngineConfig, QueryResult};
 
-fn series(pairs: &[(&str, &str)], f: fn(i64) -> f64) -> SeriesSamples {
+fn series(pairs: &[(&str, &str)], f: fn(i64) -> f64) -> Series {
     crate::harness::series(pairs, 15_000, f)
 }
 

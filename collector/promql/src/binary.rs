@@ -10,7 +10,7 @@ use promql_parser::parser::token::{
     T_MUL, T_NEQ, T_POW, T_SUB, TokenId,
 };
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
-use sextant_store::Labels;
+use sextant_model::Labels;
 
 use crate::error::QueryError;
 use crate::eval::{Evaluator, check_unique};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use promql_parser::parser::Expr;
 use promql_parser::parser::token::{T_BOTTOMK, T_LIMIT_RATIO, T_LIMITK, T_TOPK};
 use promql_parser::parser::value::ValueType;
-use sextant_store::{Labels, Sample};
+use sextant_model::{Labels, Sample};
 
 use crate::Queryable;
 use crate::error::QueryError;

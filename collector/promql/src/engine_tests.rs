@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sextant_store::{Labels, Sample, SeriesSamples};
+use sextant_model::{Labels, Sample, Series};
 
 use crate::harness::{Mem, run};
 use crate::{Engine, EngineConfig, QueryError, Value};
@@ -100,7 +100,7 @@ eval_fail instant at 0 label_replace(vector(1), "dst", "x", "src", "(.*")
 
 fn counter_mem(points: i64) -> Mem {
     Mem {
-        series: vec![SeriesSamples {
+        series: vec![Series {
             labels: Labels::from_pairs(vec![("__name__".into(), "c".into())]),
             samples: (0..points)
                 .map(|i| Sample {
@@ -302,7 +302,7 @@ fn varied_mem() -> Mem {
             }),
             series(&[("__name__", "s"), ("a", "x")], 10_000, |i| {
                 if i % 5 == 4 {
-                    f64::from_bits(crate::value::STALE_NAN_BITS)
+                    f64::from_bits(sextant_model::STALE_NAN_BITS)
                 } else {
                     f64::NAN
                 }
@@ -504,7 +504,7 @@ fn assert_range_equals_instants(
 #[test]
 fn sliced_range_queries_equal_instant_queries() {
     let minute = 60_000;
-    let series = |name: &str, inst: &str, from: i64, to: i64| SeriesSamples {
+    let series = |name: &str, inst: &str, from: i64, to: i64| Series {
         labels: Labels::from_pairs(vec![
             ("__name__".into(), name.into()),
             ("instance".into(), inst.into()),

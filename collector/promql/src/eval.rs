@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use promql_parser::parser::{Call, Expr, MatrixSelector, VectorSelector};
-use sextant_store::SeriesSamples;
+use sextant_model::Series;
 
 use crate::error::QueryError;
 use crate::fastpath::Plan;
@@ -25,7 +25,7 @@ pub(crate) const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
 /// Evaluation state shared by every node of one query.
 pub(crate) struct Evaluator {
     /// Series per selector node, loaded once for the whole query.
-    data: HashMap<usize, Vec<SeriesSamples>>,
+    data: HashMap<usize, Vec<Series>>,
     /// Query start and end, for `@ start()` / `@ end()`.
     pub start: i64,
     pub end: i64,
@@ -264,14 +264,14 @@ impl Evaluator {
     }
 
     /// The series loaded for a selector (empty if none).
-    pub fn series(&self, vs: &VectorSelector) -> &[SeriesSamples] {
+    pub fn series(&self, vs: &VectorSelector) -> &[Series] {
         self.data
             .get(&selector::key(vs))
             .map_or(&[], |s| s.as_slice())
     }
 
     /// The info series an `info()` call joins, as loaded for the query.
-    pub fn info_series(&self, c: &Call) -> &[SeriesSamples] {
+    pub fn info_series(&self, c: &Call) -> &[Series] {
         self.data
             .get(&selector::info_key(c))
             .map_or(&[], |s| s.as_slice())

@@ -23,7 +23,7 @@ use promql_parser::parser::token::{
 use promql_parser::parser::{
     AggregateExpr, Call, Expr, LabelModifier, MatrixSelector, VectorSelector,
 };
-use sextant_store::{Labels, Sample, SeriesSamples};
+use sextant_model::{Labels, Sample, Series};
 
 use crate::aggregate::reduce;
 use crate::error::QueryError;
@@ -183,7 +183,7 @@ pub(crate) fn call(ev: &mut Evaluator, c: &Call, t: i64) -> Result<Option<Vec<El
 fn plan_for(
     ev: &mut Evaluator,
     key: usize,
-    make: impl FnOnce(&[SeriesSamples]) -> Option<Plan>,
+    make: impl FnOnce(&[Series]) -> Option<Plan>,
     input: Input<'_>,
 ) -> Option<Rc<Plan>> {
     if let Some(p) = ev.plans.get(&key) {
@@ -348,7 +348,7 @@ fn window_shape(c: &Call) -> Option<(&'static str, &MatrixSelector, &Expr)> {
 /// Each series' output labels; `None` when two would share a label set,
 /// where the general path must raise its error at the steps where both are
 /// present.
-fn output_labels(series: &[SeriesSamples], keep_name: bool) -> Option<Vec<Labels>> {
+fn output_labels(series: &[Series], keep_name: bool) -> Option<Vec<Labels>> {
     let out: Vec<Labels> = series
         .iter()
         .map(|s| {
@@ -362,7 +362,7 @@ fn output_labels(series: &[SeriesSamples], keep_name: bool) -> Option<Vec<Labels
     (!lbl::has_duplicates(out.iter())).then_some(out)
 }
 
-fn stale_flags(series: &[SeriesSamples]) -> Vec<bool> {
+fn stale_flags(series: &[Series]) -> Vec<bool> {
     series
         .iter()
         .map(|s| s.samples.iter().any(|p| is_stale(p.v)))
@@ -370,7 +370,7 @@ fn stale_flags(series: &[SeriesSamples]) -> Vec<bool> {
 }
 
 /// A bare call's plan: one output per series.
-fn series_plan(series: &[SeriesSamples], keep_name: bool) -> Option<Plan> {
+fn series_plan(series: &[Series], keep_name: bool) -> Option<Plan> {
     let outs = output_labels(series, keep_name)?;
     Some(Plan {
         out_of: (0..outs.len()).collect(),
@@ -383,7 +383,7 @@ fn series_plan(series: &[SeriesSamples], keep_name: bool) -> Option<Plan> {
 
 /// Groups the loaded series as the general path would group the input's
 /// output.
-fn group_plan(series: &[SeriesSamples], a: &AggregateExpr, keep_name: bool) -> Option<Plan> {
+fn group_plan(series: &[Series], a: &AggregateExpr, keep_name: bool) -> Option<Plan> {
     let (on, names) = match &a.modifier {
         Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
         Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),

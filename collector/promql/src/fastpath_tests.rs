@@ -1,11 +1,11 @@
 //! The fast paths against the general path: every query they take must
 //! answer exactly as the same engine with them switched off, errors included.
 
-use sextant_store::{Labels, Sample, SeriesSamples};
+use sextant_model::{Labels, Sample, Series};
 
 use crate::harness::Mem;
-use crate::value::STALE_NAN_BITS;
 use crate::{Engine, EngineConfig};
+use sextant_model::STALE_NAN_BITS;
 
 /// Counters and gauges with resets, NaN, stale markers, gaps and early ends; `a` and `b`
 /// share label sets once `__name__` is dropped.
@@ -35,7 +35,7 @@ fn data() -> Mem {
                     }
                 })
                 .collect();
-            series.push(SeriesSamples { labels, samples });
+            series.push(Series { labels, samples });
         }
     }
     Mem { series }

@@ -4,24 +4,24 @@
 //! `eval range from <dur> to <dur> step <dur> <expr>` / `eval_fail …` /
 //! `eval_ordered …` with expected results on the following indented lines.
 
-use sextant_store::{Labels, Matcher, Sample, SeriesSamples};
+use sextant_model::{Labels, Matcher, Sample, Series};
 
-use crate::value::STALE_NAN_BITS;
 use crate::{Engine, EngineConfig, QueryError, Queryable, Value};
+use sextant_model::STALE_NAN_BITS;
 
 /// An in-memory series set.
 #[derive(Default)]
 pub(crate) struct Mem {
-    pub series: Vec<SeriesSamples>,
+    pub series: Vec<Series>,
 }
 
 impl Queryable for Mem {
-    fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<SeriesSamples> {
-        let mut out: Vec<SeriesSamples> = self
+    fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<Series> {
+        let mut out: Vec<Series> = self
             .series
             .iter()
             .filter(|s| s.labels.matches(matchers))
-            .map(|s| SeriesSamples {
+            .map(|s| Series {
                 labels: s.labels.clone(),
                 samples: s
                     .samples
@@ -38,8 +38,8 @@ impl Queryable for Mem {
 }
 
 /// A series of 40 samples `step` ms apart starting at 0, valued `f(i)`.
-pub(crate) fn series(pairs: &[(&str, &str)], step: i64, f: fn(i64) -> f64) -> SeriesSamples {
-    SeriesSamples {
+pub(crate) fn series(pairs: &[(&str, &str)], step: i64, f: fn(i64) -> f64) -> Series {
+    Series {
         labels: Labels::from_pairs(
             pairs
                 .iter()
@@ -205,7 +205,7 @@ pub(crate) fn run(script: &str) -> usize {
                         })
                     })
                     .collect();
-                mem.series.push(SeriesSamples { labels, samples });
+                mem.series.push(Series { labels, samples });
             }
             continue;
         }

@@ -1,7 +1,7 @@
 //! Label-set manipulation the operators and functions share. `Labels` is
 //! immutable and canonical, so every edit rebuilds through `from_pairs`.
 
-use sextant_store::Labels;
+use sextant_model::Labels;
 
 /// The metric name label.
 pub(crate) const NAME: &str = "__name__";

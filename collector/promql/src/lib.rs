@@ -5,8 +5,10 @@
 //! evaluated here with Prometheus 3 semantics for float samples (native
 //! histograms are not stored, so the native-only functions answer empty
 //! vectors). Storage is reached through
-//! one narrow trait, [`Queryable`], so the engine can be tested against an
-//! in-memory series set and served from [`sextant_store::Store`] alike.
+//! one narrow trait, [`Queryable`], declared here over the data model's types
+//! (`sextant-model`), so the engine can be tested against an in-memory series
+//! set and served from the collector's store alike; the crate does not know
+//! the store (the collector implements the trait for it).
 //!
 //! Evaluation model: every selector in the expression is loaded for the
 //! time ranges its steps need, then the expression is evaluated step by
@@ -67,7 +69,6 @@ mod labels;
 mod numeric;
 mod parser;
 mod selector;
-mod store;
 mod subquery;
 mod topk;
 mod value;
@@ -100,14 +101,15 @@ pub use parser::{ParseError, parse};
 pub use value::{QueryResult, RangeSeries, Value, VectorSample, format_sample_value};
 
 /// What the engine needs from storage. Kept this narrow so the store needs no
-/// knowledge of PromQL and tests can substitute an in-memory implementation.
+/// knowledge of PromQL and tests can substitute an in-memory implementation;
+/// the collector implements it for its store where the two meet.
 pub trait Queryable: Sync {
     /// Series matching all matchers with their samples in `[start_ms, end_ms]`
     /// (inclusive), sorted by labels.
     fn select(
         &self,
-        matchers: &[sextant_store::Matcher],
+        matchers: &[sextant_model::Matcher],
         start_ms: i64,
         end_ms: i64,
-    ) -> Vec<sextant_store::SeriesSamples>;
+    ) -> Vec<sextant_model::Series>;
 }

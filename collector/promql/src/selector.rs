@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::label::Matchers;
 use promql_parser::parser::{AtModifier, Call, Expr, Offset, VectorSelector};
-use sextant_store::{Labels, MatchOp, Matcher, Sample, SeriesSamples};
+use sextant_model::{Labels, MatchOp, Matcher, Sample, Series};
 
 use crate::error::QueryError;
 use crate::value::{Elem, Window, is_stale};
@@ -200,7 +200,7 @@ pub(crate) fn load(
     vs: &VectorSelector,
     lo: i64,
     hi: i64,
-) -> Result<Vec<SeriesSamples>, QueryError> {
+) -> Result<Vec<Series>, QueryError> {
     let sets = matcher_sets(vs)?;
     if sets.len() == 1 {
         return Ok(sets
@@ -216,14 +216,14 @@ pub(crate) fn load(
     }
     Ok(merged
         .into_iter()
-        .map(|(labels, samples)| SeriesSamples { labels, samples })
+        .map(|(labels, samples)| Series { labels, samples })
         .collect())
 }
 
 /// The instant vector at `ref_t`: per series the latest sample in
 /// `(ref_t - lookback, ref_t]`, unless that sample is a stale marker.
 /// `ts` keeps the sample's own timestamp for `timestamp()`.
-pub(crate) fn instant(series: &[SeriesSamples], ref_t: i64, lookback: i64) -> Vec<Elem> {
+pub(crate) fn instant(series: &[Series], ref_t: i64, lookback: i64) -> Vec<Elem> {
     let lo = ref_t.saturating_sub(lookback);
     series
         .iter()
@@ -241,7 +241,7 @@ pub(crate) fn instant(series: &[SeriesSamples], ref_t: i64, lookback: i64) -> Ve
 
 /// The range vector at `ref_t`: per series the samples in the left-open
 /// window `(ref_t - range, ref_t]`, stale markers removed; empty windows dropped.
-pub(crate) fn window(series: &[SeriesSamples], ref_t: i64, range: i64) -> Vec<Window> {
+pub(crate) fn window(series: &[Series], ref_t: i64, range: i64) -> Vec<Window> {
     let lo = ref_t.saturating_sub(range);
     series
         .iter()
@@ -266,10 +266,10 @@ pub(crate) fn window(series: &[SeriesSamples], ref_t: i64, range: i64) -> Vec<Wi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::STALE_NAN_BITS;
+    use sextant_model::STALE_NAN_BITS;
 
-    fn series(points: &[(i64, f64)]) -> Vec<SeriesSamples> {
-        vec![SeriesSamples {
+    fn series(points: &[(i64, f64)]) -> Vec<Series> {
+        vec![Series {
             labels: Labels::from_pairs(vec![("__name__".into(), "m".into())]),
             samples: points.iter().map(|&(t, v)| Sample { t, v }).collect(),
         }]

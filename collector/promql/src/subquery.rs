@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use promql_parser::parser::SubqueryExpr;
-use sextant_store::{Labels, Sample};
+use sextant_model::{Labels, Sample};
 
 use crate::error::QueryError;
 use crate::eval::{DEFAULT_SUBQUERY_STEP_MS, Evaluator};

@@ -91,7 +91,7 @@ pub(crate) fn select(members: Vec<Elem>, k: usize, top: bool) -> Vec<Elem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sextant_store::Labels;
+    use sextant_model::Labels;
 
     fn elems(values: &[f64]) -> Vec<Elem> {
         values

@@ -1,6 +1,6 @@
 //! Query results as the API returns them, and the engine's internal values.
 
-use sextant_store::{Labels, Sample};
+use sextant_model::{Labels, Sample};
 
 /// A finished query's value plus the warnings Prometheus would attach
 /// (e.g. "input to histogram_quantile needed to be fixed for monotonicity").
@@ -113,10 +113,4 @@ pub fn format_sample_value(v: f64) -> String {
     crate::numeric::format_go(v)
 }
 
-/// Whether `v` is Prometheus's staleness marker (a specific NaN bit pattern).
-pub(crate) fn is_stale(v: f64) -> bool {
-    v.to_bits() == STALE_NAN_BITS
-}
-
-/// The staleness marker's bit pattern, as Prometheus writes it.
-pub(crate) const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+pub(crate) use sextant_model::is_stale;

@@ -22,9 +22,10 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
-use sextant_adapters::otlp::string_kv;
-use sextant_adapters::prometheus::{Series, encode_remote_write};
 use sextant_collector::{Collector, Limits, QueryConfig};
+use sextant_model::{Labels, Sample, Series};
+use sextant_otlp::string_kv;
+use sextant_prometheus::encode_remote_write;
 use sextant_store::{Store, StoreConfig};
 use tower::ServiceExt;
 
@@ -70,11 +71,14 @@ fn metrics_body(t_ms: i64) -> Vec<u8> {
 fn remote_write_body(t_ms: i64) -> Vec<u8> {
     let series: Vec<Series> = (0..PER_REQUEST)
         .map(|i| Series {
-            labels: vec![
+            labels: Labels::from_pairs(vec![
                 ("__name__".into(), "bench_rw".into()),
                 ("series".into(), i.to_string()),
-            ],
-            samples: vec![(t_ms, (t_ms / 15_000 + i as i64) as f64)],
+            ]),
+            samples: vec![Sample {
+                t: t_ms,
+                v: (t_ms / 15_000 + i as i64) as f64,
+            }],
         })
         .collect();
     encode_remote_write(&series)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use sextant_adapters::listener::ListenerSecurity;
+use sextant_config::listener::ListenerSecurity;
 
 /// Everything a user can set for the collector. Command-line flags override
 /// these after loading; defaults live in `Default` and nowhere else.
@@ -20,7 +20,7 @@ pub struct CollectorConfig {
     /// OTLP/HTTP receiver.
     pub otlp_http_listen: String,
     /// Drop data older than this (e.g. `15d`).
-    #[serde(with = "sextant_adapters::duration")]
+    #[serde(with = "sextant_config::duration")]
     pub retention: Duration,
     /// Keep the store under this many bytes on disk; 0 means no limit.
     pub retention_bytes: u64,
@@ -56,14 +56,14 @@ impl Default for CollectorConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct QueryConfig {
     /// Longest a query may run (`--query.timeout`).
-    #[serde(with = "sextant_adapters::duration")]
+    #[serde(with = "sextant_config::duration")]
     pub timeout: Duration,
     /// Most samples one query may hold (`--query.max-samples`).
     pub max_samples: usize,
     /// Queries evaluated at once; the rest wait (`--query.max-concurrency`).
     pub max_concurrency: usize,
     /// How far back an instant selector looks (`--query.lookback-delta`).
-    #[serde(with = "sextant_adapters::duration")]
+    #[serde(with = "sextant_config::duration")]
     pub lookback_delta: Duration,
 }
 

@@ -15,8 +15,10 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use sextant_adapters::prometheus::{self as promconv, Series};
-use sextant_store::{Labels, Sample, SeriesSamples, Store, StoreError};
+use sextant_model::Series;
+use sextant_otlp::SignalRequest;
+use sextant_prometheus as promconv;
+use sextant_store::{Store, StoreError};
 
 use crate::{logs, spans};
 
@@ -102,7 +104,7 @@ pub async fn metrics(
     store: &Arc<Store>,
     req: ExportMetricsServiceRequest,
 ) -> Result<Accepted, IngestError> {
-    let points: u64 = count_data_points(&req);
+    let points = req.item_count() as u64;
     let (series, rejected) = promconv::otlp_to_series(&req);
     let rejected_points: u64 = rejected.iter().map(|r| r.data_points).sum();
     let mut out = samples(store, series).await?;
@@ -115,9 +117,8 @@ pub async fn metrics(
 
 /// Appends remote-write (or mapped OTLP) series; out-of-order samples are counted as rejected.
 pub async fn samples(store: &Arc<Store>, series: Vec<Series>) -> Result<Accepted, IngestError> {
-    let batch: Vec<SeriesSamples> = series.into_iter().map(to_store_series).collect();
     let store = Arc::clone(store);
-    let report = tokio::task::spawn_blocking(move || store.append_samples(&batch)).await??;
+    let report = tokio::task::spawn_blocking(move || store.append_samples(&series)).await??;
     let rejected = report.samples_out_of_order;
     let message = if rejected > 0 {
         format!("{rejected} samples out of order or older than the series' newest sample")
@@ -168,17 +169,6 @@ pub async fn traces(
     })
 }
 
-fn to_store_series(s: Series) -> SeriesSamples {
-    SeriesSamples {
-        labels: Labels::from_pairs(s.labels),
-        samples: s
-            .samples
-            .into_iter()
-            .map(|(t, v)| Sample { t, v })
-            .collect(),
-    }
-}
-
 fn join_reasons(mut reasons: Vec<String>, extra: &str) -> String {
     reasons.sort();
     reasons.dedup();
@@ -186,26 +176,6 @@ fn join_reasons(mut reasons: Vec<String>, extra: &str) -> String {
         reasons.push(extra.to_string());
     }
     reasons.join("; ")
-}
-
-fn count_data_points(req: &ExportMetricsServiceRequest) -> u64 {
-    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-    let mut n = 0u64;
-    for rm in &req.resource_metrics {
-        for sm in &rm.scope_metrics {
-            for m in &sm.metrics {
-                n += match &m.data {
-                    Some(Data::Gauge(g)) => g.data_points.len(),
-                    Some(Data::Sum(s)) => s.data_points.len(),
-                    Some(Data::Histogram(h)) => h.data_points.len(),
-                    Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-                    Some(Data::Summary(s)) => s.data_points.len(),
-                    None => 0,
-                } as u64;
-            }
-        }
-    }
-    n
 }
 
 /// One decoded OTLP request of any signal.
@@ -231,21 +201,12 @@ impl Request {
     /// Items in the request (log records, data points, spans), counted before
     /// mapping so refusals are counted in the unit the client sent.
     pub fn items(&self) -> u64 {
-        match self {
-            Request::Metrics(m) => count_data_points(m),
-            Request::Logs(l) => l
-                .resource_logs
-                .iter()
-                .flat_map(|r| &r.scope_logs)
-                .map(|s| s.log_records.len() as u64)
-                .sum(),
-            Request::Traces(t) => t
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .map(|s| s.spans.len() as u64)
-                .sum(),
-        }
+        let n = match self {
+            Request::Metrics(m) => m.item_count(),
+            Request::Logs(l) => l.item_count(),
+            Request::Traces(t) => t.item_count(),
+        };
+        n as u64
     }
 }
 

@@ -22,6 +22,7 @@ mod body;
 mod logs;
 mod otlp_grpc;
 mod otlp_http;
+mod queryable;
 mod remote_write;
 mod selector;
 mod spans;

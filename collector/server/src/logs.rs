@@ -4,7 +4,7 @@
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
-use sextant_store::{Labels, LogEntry};
+use sextant_model::{Labels, LogEntry};
 
 /// Resource attributes Loki indexes as stream labels by default.
 const STREAM_ATTRIBUTES: &[&str] = &[

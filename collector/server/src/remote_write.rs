@@ -30,7 +30,7 @@ pub async fn write(State(c): State<Collector>, headers: HeaderMap, body: Body) -
         }
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string(), "malformed"),
     };
-    let series = match sextant_adapters::prometheus::decode_remote_write(&bytes) {
+    let series = match sextant_prometheus::decode_remote_write(&bytes) {
         Ok(s) => s,
         Err(e) => {
             return refuse(

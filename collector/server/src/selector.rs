@@ -4,7 +4,7 @@
 
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{Expr, VectorSelector};
-use sextant_store::{MatchOp, Matcher};
+use sextant_model::{MatchOp, Matcher};
 
 /// Longest selector text we parse; longer input is refused, not parsed.
 pub const MAX_SELECTOR_BYTES: usize = 16 << 10;

@@ -5,7 +5,7 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message;
-use sextant_store::SpanEntry;
+use sextant_model::SpanEntry;
 
 /// Splits a request into one entry per span; returns the entries and how many
 /// spans were refused for an invalid trace id.

@@ -8,7 +8,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use sextant_store::{Labels, LogEntry, Sample, SeriesSamples, SpanEntry, Store, StoreConfig};
+use sextant_model::{Labels, LogEntry, Sample, Series, SpanEntry};
+use sextant_store::{Store, StoreConfig};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -34,11 +35,11 @@ impl Rng {
 /// 15-s scrape data as in the chunk test: counters, 2-decimal and page-size
 /// gauges, constants; 1 % of scrapes a few ms late. `state` carries values
 /// across calls so each batch continues the previous one.
-fn batch(rng: &mut Rng, state: &mut [f64], step: usize, n: usize) -> Vec<SeriesSamples> {
+fn batch(rng: &mut Rng, state: &mut [f64], step: usize, n: usize) -> Vec<Series> {
     state
         .iter_mut()
         .enumerate()
-        .map(|(i, v)| SeriesSamples {
+        .map(|(i, v)| Series {
             labels: labels(i),
             samples: (0..n)
                 .map(|j| {

@@ -26,8 +26,8 @@ use crate::record::TARGET_RECORD;
 use crate::segment::{frame, scan, sync_dir};
 use crate::series::Head;
 use crate::spans::SpanStore;
-use crate::types::SpanEntry;
 use crate::wal::{Pos, Wal};
+use sextant_model::SpanEntry;
 
 const HEADER: u8 = 1;
 const SERIES: u8 = 2;

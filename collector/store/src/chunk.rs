@@ -17,7 +17,7 @@
 //! Encoder and decoder share one state machine ([`State`]) so they cannot drift.
 
 use crate::bitstream::{BitReader, BitWriter};
-use crate::types::Sample;
+use sextant_model::Sample;
 
 /// Samples per chunk before it is closed and a new one is cut (as Prometheus).
 pub const CHUNK_SAMPLES: u16 = 120;

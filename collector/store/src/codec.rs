@@ -2,7 +2,7 @@
 //! length-prefixed strings and label sets. Decoding never panics; it reports
 //! what was malformed so the caller can name the file and offset.
 
-use crate::types::Labels;
+use sextant_model::Labels;
 
 /// Appends primitive values to a record payload.
 #[derive(Debug, Default)]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::error::StoreError;
-use crate::types::{Labels, LogEntry, SpanEntry};
+use sextant_model::{Labels, LogEntry, SpanEntry};
 
 /// Longest accepted label name or value, in bytes.
 pub const MAX_LABEL_BYTES: usize = 64 << 10;

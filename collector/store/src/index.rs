@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::types::{Labels, MatchOp, Matcher};
+use sextant_model::{Labels, MatchOp, Matcher};
 
 /// name → value → ids (ascending, since ids are handed out in increasing order).
 #[derive(Debug, Default)]

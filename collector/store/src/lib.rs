@@ -1,9 +1,10 @@
 //! The collector's embedded durable store.
 //!
-//! Three kinds of data live here, each in its own module: metric series
-//! (`Labels` + `Sample`s, compressed in memory, written ahead to a WAL),
-//! log records (`LogEntry`, grouped by stream labels) and spans (`SpanEntry`,
-//! opaque payloads indexed by trace id). The store knows no HTTP and no OTLP:
+//! Three kinds of data live here, each in its own module, all of them the
+//! data model's types (`sextant-model`): metric series (`Labels` + `Sample`s,
+//! compressed in memory, written ahead to a WAL), log records (`LogEntry`,
+//! grouped by stream labels) and spans (`SpanEntry`, opaque payloads indexed
+//! by trace id). The store knows no HTTP and no OTLP:
 //! receivers translate wire formats into these plain types, and the query
 //! layers read them back through `Store`'s methods.
 //!
@@ -57,7 +58,6 @@ mod segment;
 mod series;
 mod spans;
 mod store;
-mod types;
 mod wal;
 
 /// Documented input limits; appends breaking them fail with [`StoreError::Invalid`].
@@ -71,4 +71,3 @@ pub use config::StoreConfig;
 pub use error::StoreError;
 pub use report::{AppendReport, MaintainReport, StoreStats};
 pub use store::Store;
-pub use types::{Labels, LogEntry, MatchOp, Matcher, Sample, SeriesSamples, SpanEntry};

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::index::LabelIndex;
 use crate::series::labels_bytes;
-use crate::types::{Labels, LogEntry, Matcher};
+use sextant_model::{Labels, LogEntry, Matcher};
 
 /// One line of a stream (the stream labels are stored once per stream).
 #[derive(Clone, Debug, PartialEq)]
@@ -200,7 +200,7 @@ impl LogStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::MatchOp;
+    use sextant_model::MatchOp;
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
         Labels::from_pairs(

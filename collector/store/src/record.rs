@@ -8,7 +8,7 @@
 
 use crate::codec::{Dec, DecResult, Enc};
 use crate::segment::frame;
-use crate::types::{Labels, LogEntry, Sample, SpanEntry};
+use sextant_model::{Labels, LogEntry, Sample, SpanEntry};
 
 /// Kind byte of a series record: `n × (ref uvarint, labels)`.
 pub const SERIES: u8 = 1;

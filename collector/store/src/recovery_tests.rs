@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::tests::*;
 use super::*;
-use crate::types::MatchOp;
+use sextant_model::MatchOp;
 
 #[test]
 fn reopen_without_maintain_keeps_everything() -> R {

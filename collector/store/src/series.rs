@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::chunk::Chunk;
 use crate::index::LabelIndex;
 use crate::report::AppendReport;
-use crate::types::{Labels, Matcher, Sample, SeriesSamples};
+use sextant_model::{Labels, Matcher, Sample, Series};
 
 /// One series: its labels and its chunks, oldest first; the last one is open.
 #[derive(Debug)]
@@ -104,7 +104,7 @@ pub struct Head {
 impl Head {
     /// Works out which samples are accepted and which series are new, without
     /// changing anything: the WAL is written first, then [`Head::apply`].
-    pub fn plan(&self, batch: &[SeriesSamples]) -> AppendPlan {
+    pub fn plan(&self, batch: &[Series]) -> AppendPlan {
         let mut plan = AppendPlan::default();
         let mut new_refs: HashMap<&Labels, u64> = HashMap::new();
         let mut last: HashMap<u64, Option<Sample>> = HashMap::new();

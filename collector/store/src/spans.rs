@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::types::SpanEntry;
+use sextant_model::SpanEntry;
 
 /// Approximate stored size of a span, for size-based retention.
 pub fn span_bytes(s: &SpanEntry) -> u64 {

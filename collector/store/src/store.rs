@@ -20,8 +20,8 @@ use crate::retention;
 use crate::segment::{read_file, scan};
 use crate::series::Head;
 use crate::spans::SpanStore;
-use crate::types::{Labels, LogEntry, Matcher, SeriesSamples, SpanEntry};
 use crate::wal::{self, Pos, SEGMENT_SIZE, Wal};
+use sextant_model::{Labels, LogEntry, Matcher, Series, SpanEntry};
 
 fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(PoisonError::into_inner)
@@ -131,7 +131,7 @@ impl Store {
     /// fsynced. Samples at or before the series' last timestamp are skipped
     /// and counted (same t and value bits = duplicate, else out of order). A
     /// batch breaking an input limit is rejected whole with `Invalid`.
-    pub fn append_samples(&self, batch: &[SeriesSamples]) -> Result<AppendReport, StoreError> {
+    pub fn append_samples(&self, batch: &[Series]) -> Result<AppendReport, StoreError> {
         for ss in batch {
             if ss.labels.pairs().is_empty() {
                 return Err(StoreError::invalid("series with an empty label set"));
@@ -185,13 +185,13 @@ impl Store {
 
     /// Series matching all matchers with their samples in `[start_ms, end_ms]`
     /// (inclusive), sorted by labels; series without samples there are omitted.
-    pub fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<SeriesSamples> {
+    pub fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<Series> {
         let head = read(&self.head);
-        let mut out: Vec<SeriesSamples> = head
+        let mut out: Vec<Series> = head
             .matching(matchers)
             .filter_map(|s| {
                 let samples = s.samples_in(start_ms, end_ms);
-                (!samples.is_empty()).then(|| SeriesSamples {
+                (!samples.is_empty()).then(|| Series {
                     labels: s.labels.clone(),
                     samples,
                 })

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
-use crate::types::{MatchOp, Sample};
+use sextant_model::{MatchOp, Sample};
 
 pub(super) type R = Result<(), Box<dyn Error>>;
 
@@ -25,8 +25,8 @@ pub(super) fn m(name: &str, op: MatchOp, value: &str) -> Result<Matcher, regex::
     Matcher::new(name, op, value)
 }
 
-pub(super) fn series(name: &str, job: &str, from: i64, n: i64) -> SeriesSamples {
-    SeriesSamples {
+pub(super) fn series(name: &str, job: &str, from: i64, n: i64) -> Series {
+    Series {
         labels: l(&[("__name__", name), ("job", job)]),
         samples: (0..n)
             .map(|i| Sample {
@@ -112,7 +112,7 @@ fn out_of_order_and_duplicates_are_counted() -> R {
     let dir = tempfile::tempdir()?;
     let s = Store::open(dir.path(), StoreConfig::default())?;
     let lab = l(&[("__name__", "x")]);
-    let mk = |v: &[(i64, f64)]| SeriesSamples {
+    let mk = |v: &[(i64, f64)]| Series {
         labels: lab.clone(),
         samples: v.iter().map(|&(t, v)| Sample { t, v }).collect(),
     };
@@ -140,7 +140,7 @@ fn invalid_input_is_rejected_whole() -> R {
     let dir = tempfile::tempdir()?;
     let s = Store::open(dir.path(), StoreConfig::default())?;
     let big = "x".repeat(crate::config::MAX_LABEL_BYTES + 1);
-    let bad = SeriesSamples {
+    let bad = Series {
         labels: l(&[("a", &big)]),
         samples: vec![Sample { t: 1, v: 1.0 }],
     };

@@ -24,10 +24,22 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// A series from plain label pairs and `(ms, value)` samples, as the tests
+/// write their data.
+pub fn series(labels: Vec<(String, String)>, samples: Vec<(i64, f64)>) -> sextant_model::Series {
+    sextant_model::Series {
+        labels: sextant_model::Labels::from_pairs(labels),
+        samples: samples
+            .into_iter()
+            .map(|(t, v)| sextant_model::Sample { t, v })
+            .collect(),
+    }
+}
+
 /// `sextant adapt mysql` against the MariaDB on `port` as its monitoring
 /// user, serving on `listen`; callers add their flags and spawn it.
 pub fn adapt_mysql(port: u16, password_file: &Path, listen: &str) -> Command {
-    use sextant_adapters::testing::mariadb::MONITOR_USER;
+    use sextant_testing::mariadb::MONITOR_USER;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sextant"));
     cmd.args(["adapt", "mysql", "--target"])
         .arg(format!("mysql://{MONITOR_USER}@127.0.0.1:{port}"))

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sextant_adapters::prometheus::{Series, encode_remote_write};
+use sextant_model::Series;
+use sextant_prometheus::encode_remote_write;
 
 use super::{free_port, post};
 

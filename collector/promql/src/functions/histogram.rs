@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use promql_parser::parser::Expr;
-use sextant_store::Labels;
+use sextant_model::Labels;
 
 use super::arg;
 use crate::error::QueryError;

@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use promql_parser::parser::{Call, Expr};
-use sextant_store::{Labels, MatchOp, Matcher};
+use sextant_model::{Labels, MatchOp, Matcher};
 
 use super::{arg, unparen};
 use crate::error::QueryError;

@@ -14,7 +14,7 @@ pub(crate) mod rate;
 mod time;
 
 use promql_parser::parser::{Call, Expr};
-use sextant_store::Labels;
+use sextant_model::Labels;
 
 use crate::error::QueryError;
 use crate::eval::{Evaluator, check_unique};

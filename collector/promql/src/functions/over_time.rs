@@ -10,7 +10,7 @@ use crate::error::QueryError;
 use crate::eval::Evaluator;
 use crate::numeric::{KahanSum, MeanAcc, VarAcc, quantile};
 use crate::value::Val;
-use sextant_store::Sample;
+use sextant_model::Sample;
 
 /// Dispatches the `*_over_time` family.
 pub(crate) fn call(

@@ -10,7 +10,7 @@ use crate::eval::Evaluator;
 use crate::labels as lbl;
 use crate::numeric::kahan_inc;
 use crate::value::Val;
-use sextant_store::Sample;
+use sextant_model::Sample;
 
 /// Dispatches the rate family.
 pub(crate) fn call(

@@ -4,7 +4,7 @@
 //! Hinnant's algorithm) rather than pulling in a date crate.
 
 use promql_parser::parser::Expr;
-use sextant_store::Labels;
+use sextant_model::Labels;
 
 use super::per_sample;
 use crate::error::QueryError;

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sextant_store::Labels;
+use sextant_model::Labels;
 
 use super::params::Params;
 use super::prom::ApiError;
@@ -135,7 +135,7 @@ fn window(p: &Params) -> Result<(i64, i64), ApiError> {
 /// Stream labels of streams matching `query` (or every stream), in the window.
 async fn streams(c: &Collector, p: &Params, selectors: Vec<&str>) -> Result<Vec<Labels>, ApiError> {
     let (start, end) = window(p)?;
-    let sets: Vec<Vec<sextant_store::Matcher>> = if selectors.is_empty() {
+    let sets: Vec<Vec<sextant_model::Matcher>> = if selectors.is_empty() {
         vec![Vec::new()]
     } else {
         selectors

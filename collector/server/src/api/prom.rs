@@ -9,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sextant_store::{Labels, Matcher, Store};
+use sextant_model::{Labels, Matcher};
+use sextant_store::Store;
 
 use super::params::Params;
 use super::time::parse_ms;

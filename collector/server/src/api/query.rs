@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use sextant_promql::{Engine, EngineConfig, QueryError, QueryResult};
+use sextant_promql::{Engine, EngineConfig, QueryError, QueryResult, Queryable};
 use sextant_store::Store;
 use tokio::sync::Semaphore;
 
 use super::params::Params;
 use super::prom::{ApiError, now_ms, time_param};
 use super::time::parse_duration_ms;
+use crate::queryable::StoreReader;
 use crate::{Collector, QueryConfig};
 
 /// Runs queries: the engine's limits plus a bound on queries in flight, so
@@ -39,7 +40,7 @@ impl QueryRunner {
         &self,
         store: &Arc<Store>,
         timeout: Option<Duration>,
-        eval: impl FnOnce(&Engine, &Store) -> Result<QueryResult, QueryError> + Send + 'static,
+        eval: impl FnOnce(&Engine, &dyn Queryable) -> Result<QueryResult, QueryError> + Send + 'static,
     ) -> Result<QueryResult, ApiError> {
         let timeout = timeout.map_or(self.cfg.timeout, |t| t.min(self.cfg.timeout));
         let permit = tokio::time::timeout(timeout, Arc::clone(&self.slots).acquire_owned())
@@ -54,7 +55,7 @@ impl QueryRunner {
         let store = Arc::clone(store);
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            eval(&engine, &store)
+            eval(&engine, &StoreReader(&store))
         })
         .await
         .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?;

@@ -8,8 +8,8 @@
 
 use std::io::Write;
 
+use sextant_model::{Labels, Sample};
 use sextant_promql::{QueryResult, Value};
-use sextant_store::{Labels, Sample};
 
 /// The `{"status":"success","data":…}` body for a finished query.
 pub fn encode(result: &QueryResult) -> Vec<u8> {

@@ -1,0 +1,12 @@
+//! Config blocks and values that many components' configs share, so each
+//! is written once and reads the same everywhere (as the OpenTelemetry
+//! Collector's `config/` modules do for its components):
+//!
+//! * [`duration`] — human durations (`90s`, `5m`, `15d`), Prometheus's units.
+//! * [`listener`] — the `security:` block every listener reads (TLS files,
+//!   bearer-token file).
+//!
+//! Parsing only: nothing here opens a file or a socket.
+
+pub mod duration;
+pub mod listener;

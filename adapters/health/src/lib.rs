@@ -1,0 +1,45 @@
+//! Rich health checks: ask a dependency (a database, a cache, an HTTP or
+//! DNS endpoint, a port) how it is doing and turn the answer into three verdicts and
+//! a set of metrics.
+//!
+//! Every kind of check has the same shape, so a new kind is one module:
+//!
+//! ```text
+//!   check (kind-specific I/O, bounded by a timeout)
+//!     → Report { verdict: live / ready / degraded with reasons, metrics }
+//!     → report_to_otlp(...) → OTLP metrics (+ sextant.check.* per check)
+//! ```
+//!
+//! * [`verdict`] — the three verdicts and the reasons that explain them:
+//!   *live* (restart me if false), *ready* (route traffic to me), *degraded*
+//!   (worth a look, never a probe failure).
+//! * [`report`] — [`Report`], the metric values a check produced, and their
+//!   conversion to an OTLP `ExportMetricsServiceRequest`.
+//! * [`mysql`] — MySQL and MariaDB (replicas, Galera nodes, primaries).
+//! * [`postgres`] — PostgreSQL (primaries and streaming standbys).
+//! * [`redis`] — Redis (masters and replicas), over a small RESP2 client.
+//! * [`http`], [`tcp`], [`dns`] — endpoints, ports (with TLS certificate
+//!   expiry) and name servers, in the blackbox exporter's manner.
+//! * [`kind`] — one config block and one runnable value for any kind.
+//! * [`probe`] — checks on a schedule, results cached for probe endpoints.
+//!
+//! A check never binds a socket, never panics on what the target answers and
+//! never returns later than its timeout (plus scheduling slack).
+
+pub mod dns;
+pub mod http;
+pub mod kind;
+pub mod mysql;
+pub mod postgres;
+pub mod probe;
+pub mod redis;
+pub mod report;
+pub mod secret;
+pub mod tcp;
+pub mod verdict;
+
+#[cfg(test)]
+mod test_support;
+
+pub use report::{MetricDef, MetricKind, MetricValue, Report, report_to_otlp};
+pub use verdict::{Judgement, Reason, Status, Verdict};
