@@ -154,3 +154,42 @@ eval instant at 15m changes(nan_series[20m])
   {} 1
 "#);
 }
+
+/// A counter that starts inside the window, with its zero point between
+/// half a spacing and 110% of a spacing before its first sample: the one
+/// place where Prometheus 3 (since 2.51, PR #13725) and 2.42 differ. Each
+/// series: 6 samples a minute apart at 5m..10m, +60 a minute; the window
+/// is (0, 10m]. So result = 300, sampled interval = 300 s, average
+/// spacing = 60 s, threshold = 66 s, durationToStart = 300 s,
+/// durationToEnd = 0, and durationToZero = 300 s × first / 300 = first s.
+///
+/// Prometheus 3 replaces durationToStart by half a spacing (300 ≥ 66 →
+/// 30 s) and only then limits it to the zero point:
+/// * first=20: min(30, 20) = 20 → 300 × (300 + 20) / 300 = 320
+/// * first=50: min(30, 50) = 30 → 300 × (300 + 30) / 300 = 330
+/// * first=80: min(30, 80) = 30 → 330
+///
+/// Prometheus 2.42 limited the raw 300 s to the zero point first, then
+/// tested it against the threshold: first=20 → 20 (320) and first=80 →
+/// 80 ≥ 66 → 30 (330) agree, but first=50 → 50 < 66 → extrapolated by the
+/// whole 50 s: 350, rate 0.5833…, which is not Prometheus 3's answer
+/// (promtool 2.42 gives 350 on this data).
+#[test]
+fn zero_point_limits_the_half_spacing_not_the_raw_start() {
+    run(r#"
+load 1m
+  c{first="20"} _x5 20+60x5
+  c{first="50"} _x5 50+60x5
+  c{first="80"} _x5 80+60x5
+
+eval instant at 10m increase(c[10m])
+  {first="20"} 320
+  {first="50"} 330
+  {first="80"} 330
+
+eval instant at 10m rate(c[10m])
+  {first="20"} 0.5333333333333333
+  {first="50"} 0.55
+  {first="80"} 0.55
+"#);
+}
