@@ -101,6 +101,16 @@ pub(crate) fn window_value(name: &str, s: &[Sample], end: i64, range: i64) -> Op
 /// sample (corrected for counter resets), extrapolated to the window edges
 /// when the samples reach within 110% of the average spacing of them, else
 /// by half a spacing; a counter is never extrapolated below zero.
+///
+/// The zero-point limit applies to the start extrapolation as already
+/// chosen (the gap, or half a spacing), as in Prometheus since 2.51.0
+/// ("Constrain extrapolation in rate() to half of sample interval",
+/// prometheus/prometheus#13725, commit 7f912db) and so in Prometheus 3.
+/// Prometheus 2.42 limited the raw gap to the zero point first and then
+/// tested that against the 110% threshold, so when a series starts inside
+/// the window with its zero point between half a spacing and 110% of one
+/// before its first sample, 2.42 extrapolated further (issue 8's
+/// `histogram_quantile` disagreement; pinned in `rate_tests.rs`).
 pub(crate) fn extrapolated_rate(
     s: &[Sample],
     end: i64,
