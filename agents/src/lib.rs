@@ -1,8 +1,9 @@
 //! Sextant's per-node agent.
 //!
-//! The agent gathers telemetry on one node — for now its own metrics
-//! registry, its own log records and the host's CPU, memory and load — turns
-//! it into OTLP with the adapters, and hands it to the export path
+//! The agent gathers telemetry on one node — its own metrics registry and
+//! log records, the host's CPU, memory and load, and the health checks it is
+//! configured with — turns it into OTLP with the adapters, and hands it to
+//! the export path
 //! (`sextant-export`), which batches, compresses, retries and
 //! queues on disk. The agent owns no socket but the exporter's client; the
 //! binary starts it inside its runtime.

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `sextant` binary against real peers
-//! (Prometheus, MariaDB, PostgreSQL, Redis, the Python OpenTelemetry SDK).
+//! (Prometheus, MariaDB, PostgreSQL, Redis, the Python OpenTelemetry SDK),
+//! and the crate graph against ARCHITECTURE.md's dependency rules.
 //!
 //! One test binary with a module per area rather than one binary per file:
 //! every binary links the whole dependency tree, so a dozen of them cost
@@ -8,6 +9,7 @@
 mod common;
 
 mod bad_queries;
+mod crate_graph;
 mod durability;
 mod grafana;
 mod health;
