@@ -25,6 +25,12 @@
 //! and follows each series with a cursor instead of searching its samples
 //! at every step, with identical answers.
 //!
+//! Selectors become store matchers in one place (`matchers.rs`): one
+//! matcher set per `or` alternative, their series unioned. The HTTP layer's
+//! `match[]` and Loki stream selectors go through the same conversion with
+//! [`parse_selector`], so those endpoints accept and refuse what a query of
+//! the same selector does.
+//!
 //! Annotations follow Prometheus 3: warnings (quantile and ratio out of
 //! range, malformed `le`) and infos ("metric might not be a counter" for
 //! `rate`/`increase`, histogram_quantile's forced monotonicity) in its
@@ -66,6 +72,7 @@ mod fastpath;
 mod functions;
 mod guard;
 mod labels;
+mod matchers;
 mod numeric;
 mod parser;
 mod selector;
@@ -94,6 +101,9 @@ mod subquery_tests;
 
 pub use engine::{Engine, EngineConfig, MAX_STEPS};
 pub use error::QueryError;
+/// Series selectors as store matchers, shared by the evaluator and the
+/// HTTP layer's `match[]` and stream selectors.
+pub use matchers::{MAX_SELECTOR_BYTES, SelectorError, matcher_sets, parse_selector};
 /// The PromQL parser: promql-parser's AST, Prometheus's error positions.
 /// Public so the HTTP layer (`format_query`, `parse_query`, selectors)
 /// parses exactly as the engine does and reports the same errors.

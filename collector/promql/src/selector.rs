@@ -1,15 +1,15 @@
-//! Selectors: turning parsed matchers into store matchers, working out which
-//! time range each selector needs over the whole query, loading it once, and
-//! cutting instant samples (lookback) and range windows out of what was loaded.
+//! Selectors: working out which time range each selector needs over the
+//! whole query, loading it once (through [`crate::matchers`], the one
+//! conversion to store matchers), and cutting instant samples (lookback) and
+//! range windows out of what was loaded.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
-use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::label::Matchers;
 use promql_parser::parser::{AtModifier, Call, Expr, Offset, VectorSelector};
-use sextant_model::{Labels, MatchOp, Matcher, Sample, Series};
+use sextant_model::{Labels, Sample, Series};
 
 use crate::error::QueryError;
 use crate::value::{Elem, Window, is_stale};
@@ -93,43 +93,6 @@ pub(crate) fn info_selector(c: &Call) -> Option<VectorSelector> {
     Some(vs)
 }
 
-/// The store matcher sets a selector stands for: one set, or one per `or`
-/// alternative (`{a="1" or b="2"}`), each including the metric name.
-pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
-    let groups: Vec<&Vec<promql_parser::label::Matcher>> = if vs.matchers.or_matchers.is_empty() {
-        vec![&vs.matchers.matchers]
-    } else {
-        let mut g: Vec<_> = vs.matchers.or_matchers.iter().collect();
-        if !vs.matchers.matchers.is_empty() {
-            g.push(&vs.matchers.matchers);
-        }
-        g
-    };
-    let mut out = Vec::with_capacity(groups.len());
-    for group in groups {
-        let mut set = Vec::with_capacity(group.len() + 1);
-        if let Some(name) = &vs.name {
-            set.push(store_matcher("__name__", MatchOp::Eq, name)?);
-        }
-        for m in group {
-            let op = match m.op {
-                PMatchOp::Equal => MatchOp::Eq,
-                PMatchOp::NotEqual => MatchOp::Ne,
-                PMatchOp::Re(_) => MatchOp::Re,
-                PMatchOp::NotRe(_) => MatchOp::Nre,
-            };
-            set.push(store_matcher(&m.name, op, &m.value)?);
-        }
-        out.push(set);
-    }
-    Ok(out)
-}
-
-fn store_matcher(name: &str, op: MatchOp, value: &str) -> Result<Matcher, QueryError> {
-    Matcher::new(name, op, value)
-        .map_err(|e| QueryError::Parse(format!("invalid regular expression {value:?}: {e}")))
-}
-
 /// The time range every selector needs for a query evaluated at steps in
 /// `[start, end]`, keyed by [`key`] (or [`info_key`] for the series an
 /// `info()` call joins): Prometheus's `FindMinMaxTime`, per node.
@@ -201,7 +164,7 @@ pub(crate) fn load(
     lo: i64,
     hi: i64,
 ) -> Result<Vec<Series>, QueryError> {
-    let sets = matcher_sets(vs)?;
+    let sets = crate::matchers::matcher_sets(vs)?;
     if sets.len() == 1 {
         return Ok(sets
             .first()

@@ -46,7 +46,7 @@ pub(crate) fn info(
     // spares none, as in Prometheus.
     let (name_matchers, data_matchers): (Vec<Matcher>, Vec<Matcher>) =
         match args.get(1).map(|a| unparen(a)) {
-            Some(Expr::VectorSelector(vs)) => selector::matcher_sets(vs)?
+            Some(Expr::VectorSelector(vs)) => crate::matchers::matcher_sets(vs)?
                 .into_iter()
                 .next()
                 .unwrap_or_default()
