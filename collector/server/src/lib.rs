@@ -24,7 +24,6 @@ mod otlp_grpc;
 mod otlp_http;
 mod queryable;
 mod remote_write;
-mod selector;
 mod spans;
 
 use std::sync::Arc;

@@ -1,22 +1,24 @@
-//! Loki's `query_range` for stream selectors, answered in Loki's format.
-//! With `X-Loki-Response-Encoding-Flags: categorize-labels` (Grafana sends
-//! it) structured metadata rides as the third element of each value, as in
-//! Loki 3; without it, metadata is folded into the stream labels as older
-//! clients expect.
+//! Loki's read API for stream selectors: `query_range`, `labels`,
+//! `label/<name>/values` and `series`, answered in Loki's format. Selectors
+//! are parsed by [`sextant_promql::parse_selector`] (LogQL stream selectors
+//! share PromQL's syntax), so `or` alternatives work as in `match[]`, their
+//! streams unioned. With `X-Loki-Response-Encoding-Flags: categorize-labels`
+//! (Grafana sends it) structured metadata rides as the third element of each
+//! value, as in Loki 3; without it, metadata is folded into the stream
+//! labels as older clients expect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sextant_model::Labels;
+use sextant_model::{Labels, LogEntry, Matcher};
 
 use super::params::Params;
 use super::prom::ApiError;
 use super::time::parse_ns;
 use crate::Collector;
-use crate::selector;
 
 /// Loki's default and maximum line counts per query.
 const DEFAULT_LIMIT: usize = 100;
@@ -28,7 +30,7 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
         let query = p
             .get("query")
             .ok_or_else(|| ApiError::bad_data("query parameter is required"))?;
-        let matchers = selector::parse(query.trim()).map_err(|e| {
+        let sets = sextant_promql::parse_selector(query.trim()).map_err(|e| {
             ApiError::bad_data(format!(
                 "{e} (only stream selectors are supported so far; line filters come later)"
             ))
@@ -58,10 +60,15 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|f| f.trim() == "categorize-labels"));
         let store = std::sync::Arc::clone(&c.store);
-        let entries =
-            tokio::task::spawn_blocking(move || store.logs(&matchers, start, end, limit, backward))
-                .await
-                .map_err(|e| ApiError::internal(format!("log read failed: {e}")))?;
+        let entries = tokio::task::spawn_blocking(move || {
+            let per_set = sets
+                .iter()
+                .map(|m| store.logs(m, start, end, limit, backward))
+                .collect();
+            union(per_set, limit, backward)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("log read failed: {e}")))?;
 
         let mut streams: BTreeMap<Labels, Vec<Value>> = BTreeMap::new();
         for e in entries {
@@ -102,6 +109,36 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// The entries of several matcher sets' answers (each newest first if
+/// `backward`, at most `limit`) as one answer of the same shape. A stream
+/// that more than one set matched is taken from the first set that returned
+/// lines of it, so no line appears twice: another set's lines of that stream
+/// are the same lines, or older ones that the cut to `limit` drops anyway.
+fn union(mut per_set: Vec<Vec<LogEntry>>, limit: usize, backward: bool) -> Vec<LogEntry> {
+    if per_set.len() <= 1 {
+        return per_set.pop().unwrap_or_default();
+    }
+    let mut seen: HashSet<Labels> = HashSet::new();
+    let mut out = Vec::new();
+    for entries in per_set {
+        let fresh: HashSet<Labels> = entries
+            .iter()
+            .map(|e| e.stream.clone())
+            .filter(|s| !seen.contains(s))
+            .collect();
+        out.extend(entries.into_iter().filter(|e| fresh.contains(&e.stream)));
+        seen.extend(fresh);
+    }
+    // The store's order: by time, ties by stream labels, reversed when
+    // backward (a stable sort keeps each stream's own order).
+    out.sort_by(|a, b| {
+        let order = a.t_ns.cmp(&b.t_ns).then_with(|| a.stream.cmp(&b.stream));
+        if backward { order.reverse() } else { order }
+    });
+    out.truncate(limit);
+    out
+}
+
 fn labels_map(l: &Labels) -> Value {
     Value::Object(
         l.pairs()
@@ -135,14 +172,15 @@ fn window(p: &Params) -> Result<(i64, i64), ApiError> {
 /// Stream labels of streams matching `query` (or every stream), in the window.
 async fn streams(c: &Collector, p: &Params, selectors: Vec<&str>) -> Result<Vec<Labels>, ApiError> {
     let (start, end) = window(p)?;
-    let sets: Vec<Vec<sextant_model::Matcher>> = if selectors.is_empty() {
-        vec![Vec::new()]
-    } else {
-        selectors
-            .into_iter()
-            .map(|s| selector::parse(s.trim()).map_err(ApiError::bad_data))
-            .collect::<Result<_, _>>()?
-    };
+    let mut sets: Vec<Vec<Matcher>> = Vec::new();
+    for s in &selectors {
+        let parsed = sextant_promql::parse_selector(s.trim())
+            .map_err(|e| ApiError::bad_data(e.to_string()))?;
+        sets.extend(parsed);
+    }
+    if selectors.is_empty() {
+        sets.push(Vec::new());
+    }
     let store = std::sync::Arc::clone(&c.store);
     let mut out = tokio::task::spawn_blocking(move || {
         sets.iter()

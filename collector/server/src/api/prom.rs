@@ -15,7 +15,6 @@ use sextant_store::Store;
 use super::params::Params;
 use super::time::parse_ms;
 use crate::Collector;
-use crate::selector;
 
 /// A Prometheus API error: `errorType` decides the status code.
 pub struct ApiError {
@@ -109,15 +108,17 @@ fn limit_param(p: &Params) -> Result<usize, ApiError> {
     }
 }
 
-/// The `match[]` selectors of a request, each parsed to matchers.
+/// The matcher sets of a request's `match[]` selectors: a series matches
+/// the request when it matches any set (every selector, and every `or`
+/// alternative within one, is a set of its own).
 fn match_params(p: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
-    p.all("match[]")
-        .into_iter()
-        .map(|s| {
-            selector::parse(s)
-                .map_err(|e| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}")))
-        })
-        .collect()
+    let mut sets = Vec::new();
+    for s in p.all("match[]") {
+        let parsed = sextant_promql::parse_selector(s)
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}")))?;
+        sets.extend(parsed);
+    }
+    Ok(sets)
 }
 
 /// Runs a blocking store read off the async workers.
