@@ -50,9 +50,8 @@ pub async fn start(
     let collector = Collector::new(Arc::new(store), cfg.limits, cfg.query, &registry)
         .context("cannot register collector metrics")?;
     let security = Security::load(&cfg.security).context("collector.security")?;
-    let api = collector
-        .api_router()
-        .merge(serve::self_router(registry.clone()));
+    // The collector's API plus the process's own /metrics, /livez, /readyz.
+    let api = collector.app().merge(serve::self_router(registry.clone()));
     let mut tasks = vec![
         serve(
             "otlp-grpc",

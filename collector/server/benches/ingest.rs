@@ -199,7 +199,7 @@ fn bench(c: &mut Criterion) {
         let router = if otlp {
             collector.otlp_http_router()
         } else {
-            collector.api_router()
+            collector.app()
         };
         group.bench_function(name, |b| {
             b.iter_batched(

@@ -2,16 +2,20 @@
 //!
 //! * Receivers: OTLP over gRPC ([`Collector::otlp_grpc_routes`]) and over
 //!   HTTP ([`Collector::otlp_http_router`], protobuf and JSON, gzip), and
-//!   Prometheus remote-write 1.0 (on [`Collector::api_router`]).
+//!   Prometheus remote-write 1.0 (on [`Collector::app`]).
 //! * [`ingest`] turns wire messages into the store's plain types and appends
 //!   them; a request is acknowledged only after the store says the data is in
 //!   its WAL.
-//! * The read-back APIs on [`Collector::api_router`]: Prometheus
-//!   (`/api/v1/series`, `/api/v1/query` for selectors), Loki
-//!   (`/loki/api/v1/query_range`) and Tempo (`/api/traces/<id>`).
+//! * The read-back APIs on [`Collector::app`]: Prometheus (PromQL queries,
+//!   series, labels, metadata), Loki (`/loki/api/v1/query_range`, labels,
+//!   series) and Tempo (`/api/traces/<id>`, `/api/search`).
+//! * One error type for all of them (`api::error`): Prometheus's
+//!   `errorType`s mapped once to status codes and rendered in each API's
+//!   envelope.
 //!
 //! The crate hands out `axum::Router`s and tonic routes; it never binds a
-//! socket or starts a runtime: the binary does.
+//! socket or starts a runtime: the binary does. The routers it hands out are
+//! the ones the unit tests drive, so tests see the production routing.
 
 pub mod config;
 pub mod ingest;
@@ -76,7 +80,8 @@ impl Collector {
         self.metrics.store_spans.set(stats.spans as i64);
     }
 
-    /// The OTLP/HTTP receiver: `POST /v1/logs`, `/v1/metrics`, `/v1/traces`.
+    /// The OTLP/HTTP receiver: `POST /v1/logs`, `/v1/metrics`, `/v1/traces`,
+    /// which the binary serves on a port of its own.
     pub fn otlp_http_router(&self) -> axum::Router {
         otlp_http::router(self.clone())
     }
@@ -143,8 +148,9 @@ impl Collector {
             .inc();
     }
 
-    /// The query and write API: Prometheus remote-write and read-back, Loki, Tempo.
-    pub fn api_router(&self) -> axum::Router {
-        api::router(self.clone())
+    /// The collector's whole HTTP API, what the binary serves on the API
+    /// port: Prometheus remote-write and read-back, Loki, Tempo.
+    pub fn app(&self) -> axum::Router {
+        api::app(self.clone())
     }
 }

@@ -25,6 +25,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request as GrpcRequest, Response, Status};
 
 use crate::Collector;
+use crate::api::error::{ApiError, ErrorType};
 use crate::ingest::{Accepted, Request};
 
 const TRANSPORT: &str = "grpc";
@@ -57,7 +58,7 @@ impl Receiver {
         self.0
             .accept(TRANSPORT, req)
             .await
-            .map_err(|e| Status::unavailable(e.to_string()))
+            .map_err(|e| ApiError::new(ErrorType::Unavailable, e.to_string()).grpc())
     }
 }
 

@@ -1,6 +1,9 @@
 //! The OTLP/HTTP receiver (`POST /v1/logs`, `/v1/metrics`, `/v1/traces`),
 //! protobuf and JSON exactly as the OTLP spec encodes them, gzip bodies,
-//! partial-success responses, 400/413/415 with a `google.rpc.Status` reason.
+//! partial-success responses, 400/413/415 (and 503 when the store fails)
+//! with a `google.rpc.Status` reason ([`ApiError::otlp`]). It listens on a
+//! port of its own; [`router`] is what the binary mounts there, and what
+//! tests drive with `oneshot`.
 
 use axum::Router;
 use axum::body::Body;
@@ -16,12 +19,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Collector;
-use crate::body::{self, BodyError};
+use crate::api::error::{ApiError, ErrorType};
+use crate::body;
 use crate::ingest::{Accepted, Request, Signal};
 
 const TRANSPORT: &str = "http";
 
-/// Builds the receiver's routes.
+/// The receiver's routes, observed like the API's.
 pub fn router(collector: Collector) -> Router {
     Router::new()
         .route("/v1/logs", post(logs))
@@ -35,9 +39,11 @@ pub fn router(collector: Collector) -> Router {
 }
 
 /// The two encodings OTLP/HTTP allows; the response uses the request's.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// `application/x-protobuf` (or `application/protobuf`).
     Protobuf,
+    /// `application/json`, OTLP's JSON mapping.
     Json,
 }
 
@@ -50,39 +56,24 @@ impl Encoding {
     }
 }
 
-/// `google.rpc.Status`, the body of every OTLP/HTTP error response.
-#[derive(Clone, PartialEq, prost::Message, Serialize)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
-
-/// An error answer: status code plus reason, encoded like the request.
+/// An error answer: the error, encoded like the request.
 struct Refusal {
-    status: StatusCode,
-    reason: String,
+    error: ApiError,
     encoding: Encoding,
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        // gRPC codes mirror the HTTP status so either kind of client reads the same thing.
-        let code = match self.status {
-            StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,
-            StatusCode::PAYLOAD_TOO_LARGE => 8,
-            _ => 14,
-        };
-        let status = RpcStatus {
-            code,
-            message: self.reason,
-        };
-        encode(self.status, self.encoding, &status)
+        self.error.otlp(self.encoding)
     }
 }
 
-fn encode<M: Message + Serialize>(status: StatusCode, encoding: Encoding, msg: &M) -> Response {
+/// Writes `msg` as the body of a `status` answer in `encoding`.
+pub(crate) fn encode<M: Message + Serialize>(
+    status: StatusCode,
+    encoding: Encoding,
+    msg: &M,
+) -> Response {
     let body = match encoding {
         Encoding::Protobuf => msg.encode_to_vec(),
         Encoding::Json => serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec()),
@@ -109,10 +100,12 @@ fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
         other => Err(Refusal {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            reason: format!(
-                "unsupported Content-Type {:?}: OTLP/HTTP takes application/x-protobuf or application/json",
-                other.chars().take(64).collect::<String>()
+            error: ApiError::new(
+                ErrorType::UnsupportedMediaType,
+                format!(
+                    "unsupported Content-Type {:?}: OTLP/HTTP takes application/x-protobuf or application/json",
+                    other.chars().take(64).collect::<String>()
+                ),
             ),
             encoding: Encoding::Json,
         }),
@@ -127,40 +120,19 @@ async fn decode<M: Message + Default + DeserializeOwned>(
     what: &str,
 ) -> Result<(M, Encoding), Refusal> {
     let encoding = encoding_of(headers)?;
-    let refuse = |status, reason| Refusal {
-        status,
-        reason,
-        encoding,
-    };
+    let refuse = |error| Refusal { error, encoding };
+    let bad = |reason| refuse(ApiError::bad_data(reason));
     let bytes = body::read(headers, body, &c.limits)
         .await
-        .map_err(|e| match e {
-            BodyError::TooLarge(r) => refuse(StatusCode::PAYLOAD_TOO_LARGE, r),
-            BodyError::Malformed(r) => refuse(StatusCode::BAD_REQUEST, r),
-            e @ BodyError::UnsupportedEncoding(_) => {
-                refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string())
-            }
-        })?;
+        .map_err(|e| refuse(ApiError::from(e)))?;
     let msg = match encoding {
-        Encoding::Protobuf => M::decode(bytes.as_ref()).map_err(|e| {
-            refuse(
-                StatusCode::BAD_REQUEST,
-                format!("malformed protobuf {what}: {e}"),
-            )
-        })?,
+        Encoding::Protobuf => {
+            M::decode(bytes.as_ref()).map_err(|e| bad(format!("malformed protobuf {what}: {e}")))?
+        }
         Encoding::Json => {
-            let text = std::str::from_utf8(&bytes).map_err(|e| {
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    format!("JSON {what} is not valid UTF-8: {e}"),
-                )
-            })?;
-            serde_json::from_str(text).map_err(|e| {
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    format!("malformed JSON {what}: {e}"),
-                )
-            })?
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|e| bad(format!("JSON {what} is not valid UTF-8: {e}")))?;
+            serde_json::from_str(text).map_err(|e| bad(format!("malformed JSON {what}: {e}")))?
         }
     };
     Ok((msg, encoding))
@@ -168,20 +140,19 @@ async fn decode<M: Message + Default + DeserializeOwned>(
 
 async fn store(c: &Collector, req: Request, encoding: Encoding) -> Result<Accepted, Refusal> {
     c.accept(TRANSPORT, req).await.map_err(|e| Refusal {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        reason: e.to_string(),
+        error: ApiError::new(ErrorType::Unavailable, e.to_string()),
         encoding,
     })
 }
 
 fn count_refusal(c: &Collector, signal: Signal, r: &Refusal) {
-    let reason = if r.status == StatusCode::PAYLOAD_TOO_LARGE {
+    let reason = if r.error.kind() == ErrorType::TooLarge {
         "too_large"
     } else {
         "malformed"
     };
     c.count_refused(signal, TRANSPORT, reason);
-    tracing::debug!(signal = signal.as_str(), reason = %r.reason, "refused OTLP/HTTP request");
+    tracing::debug!(signal = signal.as_str(), reason = %r.error.message(), "refused OTLP/HTTP request");
 }
 
 async fn logs(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {

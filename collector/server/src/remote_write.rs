@@ -1,6 +1,8 @@
 //! Prometheus remote-write 1.0 receiver: `POST /api/v1/write`, snappy
 //! protobuf. 204 when stored; 400 with the reason for malformed bodies (the
-//! sender must not retry them); 5xx only when a retry could succeed.
+//! sender must not retry them), 413 over a limit; 5xx only when a retry
+//! could succeed. Errors are plain text, as Prometheus answers them
+//! ([`ApiError::remote_write`]).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -8,16 +10,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::Collector;
-use crate::body::{self, BodyError};
+use crate::api::error::{ApiError, ErrorType};
+use crate::body;
 use crate::ingest::{self, Signal};
 
 const TRANSPORT: &str = "remote_write";
 
 /// Handles one remote-write request.
 pub async fn write(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
-    let refuse = |status: StatusCode, reason: String, why: &str| {
+    let refuse = |error: ApiError| {
+        let why = if error.kind() == ErrorType::TooLarge {
+            "too_large"
+        } else {
+            "malformed"
+        };
         c.count_refused(Signal::Samples, TRANSPORT, why);
-        (status, reason).into_response()
+        error.remote_write()
     };
     // Remote-write bodies are snappy-compressed by definition; Content-Encoding
     // says "snappy", which `body::read` must not try to undo.
@@ -25,20 +33,11 @@ pub async fn write(State(c): State<Collector>, headers: HeaderMap, body: Body) -
     plain.remove(axum::http::header::CONTENT_ENCODING);
     let bytes = match body::read(&plain, body, &c.limits).await {
         Ok(b) => b,
-        Err(BodyError::TooLarge(r)) => {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, r, "too_large");
-        }
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string(), "malformed"),
+        Err(e) => return refuse(ApiError::from(e)),
     };
     let series = match sextant_prometheus::decode_remote_write(&bytes) {
         Ok(s) => s,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("remote-write: {e}"),
-                "malformed",
-            );
-        }
+        Err(e) => return refuse(ApiError::bad_data(format!("remote-write: {e}"))),
     };
     let items: u64 = series.iter().map(|s| s.samples.len() as u64).sum();
     let result = ingest::samples(&c.store, series).await;
@@ -46,8 +45,8 @@ pub async fn write(State(c): State<Collector>, headers: HeaderMap, body: Body) -
     match result {
         // Prometheus answers out-of-order samples with 400 but stores the rest;
         // we store the rest too and say so, so the sender does not retry forever.
-        Ok(acc) if acc.rejected > 0 => (StatusCode::BAD_REQUEST, acc.message).into_response(),
+        Ok(acc) if acc.rejected > 0 => ApiError::bad_data(acc.message).remote_write(),
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        Err(e) => ApiError::new(ErrorType::Unavailable, e.to_string()).remote_write(),
     }
 }

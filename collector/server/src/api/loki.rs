@@ -5,7 +5,8 @@
 //! streams unioned. With `X-Loki-Response-Encoding-Flags: categorize-labels`
 //! (Grafana sends it) structured metadata rides as the third element of each
 //! value, as in Loki 3; without it, metadata is folded into the stream
-//! labels as older clients expect.
+//! labels as older clients expect. Errors are plain text with the status
+//! code, as Loki answers them ([`ApiError::loki`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -15,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sextant_model::{Labels, LogEntry, Matcher};
 
+use super::error::ApiError;
 use super::params::Params;
-use super::prom::ApiError;
 use super::time::parse_ns;
 use crate::Collector;
 
@@ -106,7 +107,7 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
         }
         Ok::<_, ApiError>(axum::Json(body).into_response())
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::loki)
 }
 
 /// The entries of several matcher sets' answers (each newest first if
@@ -210,7 +211,7 @@ pub async fn labels(State(c): State<Collector>, p: Params) -> Response {
         names.dedup();
         Ok::<_, ApiError>(loki_data(json!(names)))
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::loki)
 }
 
 /// `GET /loki/api/v1/label/<name>/values`.
@@ -226,7 +227,7 @@ pub async fn label_values(
         values.dedup();
         Ok::<_, ApiError>(loki_data(json!(values)))
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::loki)
 }
 
 /// `GET|POST /loki/api/v1/series`: label sets of streams matching `match[]`.
@@ -243,5 +244,5 @@ pub async fn series(State(c): State<Collector>, p: Params) -> Response {
             found.iter().map(labels_map).collect(),
         )))
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::loki)
 }

@@ -3,8 +3,8 @@
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::error::ApiError;
 use super::params::Params;
-use super::prom::ApiError;
 
 /// An optional integer parameter; Prometheus's wording when it is not one.
 fn int_param(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
@@ -31,7 +31,7 @@ pub async fn metadata(p: Params) -> Response {
         int_param(&p, "limit_per_metric")?;
         Ok::<_, ApiError>(axum::Json(json!({"status": "success", "data": {}})).into_response())
     };
-    run().unwrap_or_else(IntoResponse::into_response)
+    run().unwrap_or_else(ApiError::prometheus)
 }
 
 /// `GET|POST /api/v1/parse_query`: the expression's syntax tree as Prometheus
@@ -46,5 +46,5 @@ pub async fn parse_query(p: Params) -> Response {
                 .into_response(),
         )
     };
-    run().unwrap_or_else(IntoResponse::into_response)
+    run().unwrap_or_else(ApiError::prometheus)
 }

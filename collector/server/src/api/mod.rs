@@ -1,7 +1,11 @@
 //! The collector's HTTP API: remote-write in, and read-back in the formats
-//! Grafana already speaks (Prometheus, Loki, Tempo).
+//! Grafana already speaks (Prometheus, Loki, Tempo). [`app`] is the whole of
+//! it, exactly as the binary mounts it on the API port, so tests can drive
+//! the production routing with `tower::ServiceExt::oneshot`. Every error
+//! answer is an [`error::ApiError`] in the envelope of the API it came from.
 
 mod ast;
+pub(crate) mod error;
 mod loki;
 mod meta;
 mod params;
@@ -23,8 +27,8 @@ use crate::Collector;
 
 pub use query::QueryRunner;
 
-/// Builds the API routes.
-pub fn router(c: Collector) -> Router {
+/// The collector's whole HTTP API: every route, observed by [`observe`].
+pub fn app(c: Collector) -> Router {
     Router::new()
         .route("/api/v1/write", post(crate::remote_write::write))
         .route("/api/v1/query", get(query::instant).post(query::instant))

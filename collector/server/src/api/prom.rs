@@ -1,68 +1,25 @@
-//! The Prometheus HTTP API, first cut: series, labels, label values,
-//! buildinfo, and instant queries of selectors. Envelope, string-encoded
-//! values and `errorType`s as Prometheus answers them.
+//! The Prometheus HTTP API's metadata endpoints: `/api/v1/series`,
+//! `/labels`, `/label/<name>/values` (their `match[]` selectors parsed by
+//! [`sextant_promql::parse_selector`], so `or` alternatives are accepted and
+//! their answers unioned), `/status/buildinfo`, `/format_query` and
+//! `/query_exemplars`, plus the parameter helpers the query endpoints share
+//! (`time_param`, `now_ms`). PromQL evaluation itself is in [`super::query`],
+//! `/metadata` and `/parse_query` in [`super::meta`]. Answers use Prometheus's
+//! envelope; errors its `errorType`s ([`ApiError::prometheus`]).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sextant_model::{Labels, Matcher};
 use sextant_store::Store;
 
+use super::error::ApiError;
 use super::params::Params;
 use super::time::parse_ms;
 use crate::Collector;
-
-/// A Prometheus API error: `errorType` decides the status code.
-pub struct ApiError {
-    kind: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    /// An error of Prometheus's `errorType` `kind` (`bad_data`, `execution`, `timeout`, …).
-    pub fn new(kind: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// `bad_data` (400): the request is wrong.
-    pub fn bad_data(message: impl Into<String>) -> ApiError {
-        ApiError {
-            kind: "bad_data",
-            message: message.into(),
-        }
-    }
-
-    /// `internal` (500).
-    pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError {
-            kind: "internal",
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match self.kind {
-            "bad_data" => StatusCode::BAD_REQUEST,
-            "execution" => StatusCode::UNPROCESSABLE_ENTITY,
-            "timeout" | "canceled" => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        (
-            status,
-            Json(json!({"status": "error", "errorType": self.kind, "error": self.message})),
-        )
-            .into_response()
-    }
-}
 
 fn success(data: Value) -> Response {
     Json(json!({"status": "success", "data": data})).into_response()
@@ -151,7 +108,7 @@ pub async fn series(State(c): State<Collector>, p: Params) -> Response {
         all.truncate(limit);
         Ok::<_, ApiError>(success(Value::Array(all.iter().map(labels_json).collect())))
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::prometheus)
 }
 
 /// `GET|POST /api/v1/labels`.
@@ -176,7 +133,7 @@ pub async fn labels(State(c): State<Collector>, p: Params) -> Response {
         names.truncate(limit);
         Ok::<_, ApiError>(success(json!(names)))
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::prometheus)
 }
 
 /// `GET /api/v1/label/<name>/values`.
@@ -205,7 +162,7 @@ pub async fn label_values(
         values.truncate(limit);
         Ok::<_, ApiError>(success(json!(values)))
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::prometheus)
 }
 
 /// `GET /api/v1/status/buildinfo`, without `features` so Grafana does not take us for Mimir.
@@ -230,7 +187,7 @@ pub async fn format_query(p: Params) -> Response {
             .map_err(|e| ApiError::bad_data(format!("invalid parameter \"query\": {e}")))?;
         Ok::<_, ApiError>(success(json!(expr.prettify())))
     };
-    run().unwrap_or_else(IntoResponse::into_response)
+    run().unwrap_or_else(ApiError::prometheus)
 }
 
 /// `GET|POST /api/v1/query_exemplars`: exemplars are not stored yet, so a
@@ -247,5 +204,5 @@ pub async fn query_exemplars(p: Params) -> Response {
         time_param(&p, "end", 0)?;
         Ok::<_, ApiError>(success(json!([])))
     };
-    run().unwrap_or_else(IntoResponse::into_response)
+    run().unwrap_or_else(ApiError::prometheus)
 }

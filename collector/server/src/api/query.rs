@@ -11,8 +11,9 @@ use sextant_promql::{Engine, EngineConfig, QueryError, QueryResult, Queryable};
 use sextant_store::Store;
 use tokio::sync::Semaphore;
 
+use super::error::{ApiError, ErrorType};
 use super::params::Params;
-use super::prom::{ApiError, now_ms, time_param};
+use super::prom::{now_ms, time_param};
 use super::time::parse_duration_ms;
 use crate::queryable::StoreReader;
 use crate::{Collector, QueryConfig};
@@ -45,7 +46,7 @@ impl QueryRunner {
         let timeout = timeout.map_or(self.cfg.timeout, |t| t.min(self.cfg.timeout));
         let permit = tokio::time::timeout(timeout, Arc::clone(&self.slots).acquire_owned())
             .await
-            .map_err(|_| ApiError::new("timeout", "query timed out in query queue"))?
+            .map_err(|_| ApiError::new(ErrorType::Timeout, "query timed out in query queue"))?
             .map_err(|_| ApiError::internal("query queue closed"))?;
         let engine = Engine::new(EngineConfig {
             lookback_ms: self.cfg.lookback_delta.as_millis() as i64,
@@ -59,7 +60,7 @@ impl QueryRunner {
         })
         .await
         .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?;
-        result.map_err(|e| ApiError::new(e.error_type(), e.to_string()))
+        result.map_err(ApiError::from)
     }
 }
 
@@ -91,7 +92,7 @@ pub async fn instant(State(c): State<Collector>, p: Params) -> Response {
             .await?;
         Ok::<_, ApiError>(render(result))
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::prometheus)
 }
 
 /// `GET|POST /api/v1/query_range`.
@@ -130,7 +131,7 @@ pub async fn range(State(c): State<Collector>, p: Params) -> Response {
             .await?;
         Ok(render(result))
     };
-    run.await.unwrap_or_else(IntoResponse::into_response)
+    run.await.unwrap_or_else(ApiError::prometheus)
 }
 
 /// The success answer, encoded without an intermediate JSON tree.

@@ -1,6 +1,8 @@
 //! Tempo's trace-by-id endpoints: `/api/traces/<id>` (`{"batches": [...]}`)
 //! and `/api/v2/traces/<id>` (`{"trace": {"resourceSpans": [...]}}`), OTLP
 //! JSON with hex ids; protobuf when the client asks for `application/protobuf`.
+//! Also the tag search, `/api/search`. Errors are plain text with the status
+//! code, as Tempo answers them ([`ApiError::tempo`]).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -9,6 +11,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, TracesData};
 use prost::Message;
 use serde_json::json;
 
+use super::error::{ApiError, ErrorType};
 use crate::{Collector, spans};
 
 /// `GET /api/traces/<traceID>`.
@@ -45,7 +48,7 @@ async fn answer(
     match lookup(c, id).await {
         Ok(batches) if wants_protobuf(headers) => protobuf(batches),
         Ok(batches) => axum::Json(envelope(batches)).into_response(),
-        Err(resp) => resp,
+        Err(e) => e.tempo(),
     }
 }
 
@@ -70,10 +73,9 @@ fn protobuf(batches: Vec<ResourceSpans>) -> Response {
 }
 
 /// Parses a hex trace id (up to 32 digits, left-padded as Tempo does) and reads the trace.
-async fn lookup(c: &Collector, id: &str) -> Result<Vec<ResourceSpans>, Response> {
-    let bad = |msg: String| (StatusCode::BAD_REQUEST, msg).into_response();
+async fn lookup(c: &Collector, id: &str) -> Result<Vec<ResourceSpans>, ApiError> {
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad(format!(
+        return Err(ApiError::bad_data(format!(
             "invalid trace id {:?}: want up to 32 hex digits",
             id.chars().take(40).collect::<String>()
         )));
@@ -81,19 +83,16 @@ async fn lookup(c: &Collector, id: &str) -> Result<Vec<ResourceSpans>, Response>
     let padded = format!("{id:0>32}");
     let mut trace_id = [0u8; 16];
     hex::decode_to_slice(&padded, &mut trace_id)
-        .map_err(|e| bad(format!("invalid trace id: {e}")))?;
+        .map_err(|e| ApiError::bad_data(format!("invalid trace id: {e}")))?;
     let store = std::sync::Arc::clone(&c.store);
     let entries = tokio::task::spawn_blocking(move || store.trace(&trace_id))
         .await
-        .map_err(|e| {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("trace read failed: {e}"),
-            )
-                .into_response()
-        })?;
+        .map_err(|e| ApiError::internal(format!("trace read failed: {e}")))?;
     if entries.is_empty() {
-        return Err((StatusCode::NOT_FOUND, format!("trace not found: {padded}")).into_response());
+        return Err(ApiError::new(
+            ErrorType::NotFound,
+            format!("trace not found: {padded}"),
+        ));
     }
     Ok(spans::from_entries(&entries))
 }
@@ -105,7 +104,7 @@ const MAX_INSPECTED: usize = 10_000;
 /// (logfmt `key=value` pairs matched against resource and span attributes,
 /// `name` against span names), in Tempo's response shape.
 pub async fn search(State(c): State<Collector>, p: super::params::Params) -> Response {
-    let bad = |msg: String| (StatusCode::BAD_REQUEST, msg).into_response();
+    let bad = |msg: String| ApiError::bad_data(msg).tempo();
     let secs = |key: &str| -> Result<Option<i64>, String> {
         match p.get(key) {
             None | Some("") => Ok(None),
@@ -158,11 +157,7 @@ pub async fn search(State(c): State<Collector>, p: super::params::Params) -> Res
             axum::Json(json!({"traces": traces, "metrics": {"inspectedTraces": inspected}}))
                 .into_response()
         }
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("search failed: {e}"),
-        )
-            .into_response(),
+        Err(e) => ApiError::internal(format!("search failed: {e}")).tempo(),
     }
 }
 

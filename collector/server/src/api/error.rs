@@ -1,0 +1,316 @@
+//! One error type for the whole HTTP side. An [`ApiError`] is an
+//! [`ErrorType`] (Prometheus's `errorType` vocabulary, plus the two the
+//! receivers need) and a message; the type decides the status code once,
+//! here, and each API renders the error in its own envelope: Prometheus's
+//! JSON, Loki's and Tempo's plain text, remote-write's plain text, OTLP/HTTP's
+//! `google.rpc.Status`, and a `tonic::Status` for OTLP/gRPC.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+use sextant_promql::QueryError;
+
+use crate::body::BodyError;
+use crate::otlp_http::Encoding;
+
+/// What kind of failure an error is. The first eight are Prometheus's
+/// `errorType`s (`web/api/v1/api.go`); the last two are the receivers'
+/// (body over a limit, a content type or encoding we do not take).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorType {
+    /// `bad_data`: the request is wrong; the client must fix it.
+    BadData,
+    /// `execution`: the query failed on this data.
+    Execution,
+    /// `timeout`: the query ran past its deadline.
+    Timeout,
+    /// `canceled`: the client went away first.
+    Canceled,
+    /// `unavailable`: not now (the store failed); retrying may succeed.
+    Unavailable,
+    /// `internal`: a bug or a task that died.
+    Internal,
+    /// `not_found`: nothing under that name (a trace id).
+    NotFound,
+    /// `not_acceptable`: no answer in a format the client accepts.
+    NotAcceptable,
+    /// The body, or what it inflates to, is over a limit.
+    TooLarge,
+    /// A `Content-Type` or `Content-Encoding` the receiver does not take.
+    UnsupportedMediaType,
+}
+
+impl ErrorType {
+    /// Every type, for lookups and tests.
+    pub const ALL: [ErrorType; 10] = [
+        ErrorType::BadData,
+        ErrorType::Execution,
+        ErrorType::Timeout,
+        ErrorType::Canceled,
+        ErrorType::Unavailable,
+        ErrorType::Internal,
+        ErrorType::NotFound,
+        ErrorType::NotAcceptable,
+        ErrorType::TooLarge,
+        ErrorType::UnsupportedMediaType,
+    ];
+
+    /// The `errorType` string Prometheus answers (and, for the receivers'
+    /// two, the name our logs and self-metrics use).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::BadData => "bad_data",
+            ErrorType::Execution => "execution",
+            ErrorType::Timeout => "timeout",
+            ErrorType::Canceled => "canceled",
+            ErrorType::Unavailable => "unavailable",
+            ErrorType::Internal => "internal",
+            ErrorType::NotFound => "not_found",
+            ErrorType::NotAcceptable => "not_acceptable",
+            ErrorType::TooLarge => "too_large",
+            ErrorType::UnsupportedMediaType => "unsupported_media_type",
+        }
+    }
+
+    /// The type named `name`, if any.
+    pub fn from_name(name: &str) -> Option<ErrorType> {
+        ErrorType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// The HTTP status, the same in every API: Prometheus's
+    /// `getDefaultErrorCode` for its types (`canceled` is 499, nginx's
+    /// "client closed request"), except `unavailable`, which Prometheus lets
+    /// fall through to 500 and we answer 503, so clients retry a store
+    /// failure instead of giving up.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorType::BadData => StatusCode::BAD_REQUEST,
+            ErrorType::Execution => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorType::Timeout | ErrorType::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::Canceled => {
+                StatusCode::from_u16(499).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            }
+            ErrorType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::NotFound => StatusCode::NOT_FOUND,
+            ErrorType::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ErrorType::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        }
+    }
+
+    /// The gRPC code: what OTLP/gRPC answers and what OTLP/HTTP's
+    /// `google.rpc.Status` carries, so either kind of client reads the same.
+    pub fn grpc_code(self) -> tonic::Code {
+        match self {
+            ErrorType::BadData | ErrorType::UnsupportedMediaType | ErrorType::NotAcceptable => {
+                tonic::Code::InvalidArgument
+            }
+            ErrorType::Execution => tonic::Code::FailedPrecondition,
+            ErrorType::Timeout => tonic::Code::DeadlineExceeded,
+            ErrorType::Canceled => tonic::Code::Cancelled,
+            ErrorType::Unavailable => tonic::Code::Unavailable,
+            ErrorType::Internal => tonic::Code::Internal,
+            ErrorType::NotFound => tonic::Code::NotFound,
+            ErrorType::TooLarge => tonic::Code::ResourceExhausted,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&QueryError> for ErrorType {
+    /// The engine classifies its errors with Prometheus's `errorType`
+    /// strings; one the HTTP side does not know is an execution error, as
+    /// Prometheus's `returnAPIError` defaults to.
+    fn from(e: &QueryError) -> ErrorType {
+        ErrorType::from_name(e.error_type()).unwrap_or(ErrorType::Execution)
+    }
+}
+
+/// An error answer: its type and the message the client reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct ApiError {
+    kind: ErrorType,
+    message: String,
+}
+
+impl ApiError {
+    /// An error of type `kind`.
+    pub fn new(kind: ErrorType, message: impl Into<String>) -> ApiError {
+        ApiError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// `bad_data` (400): the request is wrong.
+    pub fn bad_data(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorType::BadData, message)
+    }
+
+    /// `internal` (500).
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorType::Internal, message)
+    }
+
+    /// The error's type.
+    pub fn kind(&self) -> ErrorType {
+        self.kind
+    }
+
+    /// The message, without the type.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Prometheus's envelope: `{"status":"error","errorType":…,"error":…}`.
+    pub fn prometheus(self) -> Response {
+        (
+            self.kind.status(),
+            Json(
+                json!({"status": "error", "errorType": self.kind.as_str(), "error": self.message}),
+            ),
+        )
+            .into_response()
+    }
+
+    /// Loki's: the message as plain text (Loki's `server.WriteError`;
+    /// Grafana shows a body without JSON `message` as it is).
+    pub fn loki(self) -> Response {
+        self.text()
+    }
+
+    /// Tempo's: the message as plain text.
+    pub fn tempo(self) -> Response {
+        self.text()
+    }
+
+    /// Remote-write's: the reason as plain text, as Prometheus's receiver
+    /// answers (senders log it; only the status decides a retry).
+    pub fn remote_write(self) -> Response {
+        self.text()
+    }
+
+    /// OTLP/HTTP's: a `google.rpc.Status` with the gRPC code and the
+    /// message, encoded like the request (protobuf or JSON).
+    pub fn otlp(self, encoding: Encoding) -> Response {
+        let status = RpcStatus {
+            code: self.kind.grpc_code() as i32,
+            message: self.message,
+        };
+        crate::otlp_http::encode(self.kind.status(), encoding, &status)
+    }
+
+    /// OTLP/gRPC's: a `tonic::Status` with the type's gRPC code.
+    pub fn grpc(self) -> tonic::Status {
+        tonic::Status::new(self.kind.grpc_code(), self.message)
+    }
+
+    fn text(self) -> Response {
+        (self.kind.status(), self.message).into_response()
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> ApiError {
+        ApiError::new(ErrorType::from(&e), e.to_string())
+    }
+}
+
+impl From<BodyError> for ApiError {
+    /// A body over a limit is too large, one we cannot decode is bad data,
+    /// an encoding we do not speak is an unsupported media type.
+    fn from(e: BodyError) -> ApiError {
+        let kind = match e {
+            BodyError::TooLarge(_) => ErrorType::TooLarge,
+            BodyError::Malformed(_) => ErrorType::BadData,
+            BodyError::UnsupportedEncoding(_) => ErrorType::UnsupportedMediaType,
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+/// `google.rpc.Status`, the body of every OTLP/HTTP error response.
+#[derive(Clone, PartialEq, prost::Message, Serialize)]
+pub struct RpcStatus {
+    /// The gRPC code ([`ErrorType::grpc_code`]).
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    /// The reason, for people.
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_table_of_types() {
+        let table: Vec<(&str, u16, tonic::Code)> = ErrorType::ALL
+            .iter()
+            .map(|t| (t.as_str(), t.status().as_u16(), t.grpc_code()))
+            .collect();
+        use tonic::Code::*;
+        assert_eq!(
+            table,
+            [
+                ("bad_data", 400, InvalidArgument),
+                ("execution", 422, FailedPrecondition),
+                ("timeout", 503, DeadlineExceeded),
+                ("canceled", 499, Cancelled),
+                ("unavailable", 503, Unavailable),
+                ("internal", 500, Internal),
+                ("not_found", 404, NotFound),
+                ("not_acceptable", 406, InvalidArgument),
+                ("too_large", 413, ResourceExhausted),
+                ("unsupported_media_type", 415, InvalidArgument),
+            ]
+        );
+        for t in ErrorType::ALL {
+            assert_eq!(ErrorType::from_name(t.as_str()), Some(t));
+        }
+        assert_eq!(ErrorType::from_name("nonsense"), None);
+    }
+
+    #[test]
+    fn query_errors_keep_the_engines_error_type() {
+        for e in [
+            QueryError::Parse("1:1: parse error: x".into()),
+            QueryError::Execution("many-to-many".into()),
+            QueryError::Timeout,
+            QueryError::TooManySamples(10),
+        ] {
+            let api = ApiError::from(e.clone());
+            assert_eq!(api.kind().as_str(), e.error_type(), "{e:?}");
+            assert_eq!(api.message(), e.to_string());
+        }
+    }
+
+    #[test]
+    fn body_errors_map_to_the_receivers_types() {
+        let kind = |e: BodyError| ApiError::from(e).kind();
+        assert_eq!(kind(BodyError::TooLarge("x".into())), ErrorType::TooLarge);
+        assert_eq!(kind(BodyError::Malformed("x".into())), ErrorType::BadData);
+        assert_eq!(
+            kind(BodyError::UnsupportedEncoding("br".into())),
+            ErrorType::UnsupportedMediaType
+        );
+    }
+
+    #[test]
+    fn grpc_status_carries_the_code_and_message() {
+        let s = ApiError::new(ErrorType::Unavailable, "store down").grpc();
+        assert_eq!(
+            (s.code(), s.message()),
+            (tonic::Code::Unavailable, "store down")
+        );
+    }
+}
