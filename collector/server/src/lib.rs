@@ -30,6 +30,13 @@ mod queryable;
 mod remote_write;
 mod spans;
 
+#[cfg(test)]
+mod otlp_http_tests;
+#[cfg(test)]
+mod remote_write_tests;
+#[cfg(test)]
+mod test_support;
+
 use std::sync::Arc;
 
 use sextant_store::Store;

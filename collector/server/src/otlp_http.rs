@@ -2,8 +2,8 @@
 //! protobuf and JSON exactly as the OTLP spec encodes them, gzip bodies,
 //! partial-success responses, 400/413/415 (and 503 when the store fails)
 //! with a `google.rpc.Status` reason ([`ApiError::otlp`]). It listens on a
-//! port of its own; [`router`] is what the binary mounts there, and what
-//! tests drive with `oneshot`.
+//! port of its own; [`router`] is what the binary mounts there and what the
+//! unit tests (`otlp_http_tests`) drive.
 
 use axum::Router;
 use axum::body::Body;

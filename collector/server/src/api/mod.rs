@@ -1,8 +1,9 @@
 //! The collector's HTTP API: remote-write in, and read-back in the formats
 //! Grafana already speaks (Prometheus, Loki, Tempo). [`app`] is the whole of
-//! it, exactly as the binary mounts it on the API port, so tests can drive
-//! the production routing with `tower::ServiceExt::oneshot`. Every error
-//! answer is an [`error::ApiError`] in the envelope of the API it came from.
+//! it, exactly as the binary mounts it on the API port, so the unit tests
+//! (`*_tests.rs` beside the handlers) drive the production routing with
+//! `tower::ServiceExt::oneshot`. Every error answer is an
+//! [`error::ApiError`] in the envelope of the API it came from.
 
 mod ast;
 pub(crate) mod error;
@@ -14,6 +15,15 @@ mod query;
 mod result_json;
 mod tempo;
 mod time;
+
+#[cfg(test)]
+mod loki_tests;
+#[cfg(test)]
+mod prom_tests;
+#[cfg(test)]
+mod query_tests;
+#[cfg(test)]
+mod tempo_tests;
 
 use std::time::Instant;
 
