@@ -333,6 +333,52 @@ fn grafana_requests_answer_as_prometheus_does() {
         "series limit: {v}"
     );
 
+    // Prometheus 3's `or` inside a selector, in match[]: the series listed
+    // are exactly those a query of the same selector returns. 2.42 refuses
+    // `or` in selectors, so this is checked against our own query.
+    for selector in [
+        "{job=\"db\" or instance=\"a:80\"}",
+        "{code=\"500\" or __name__=\"up\", job=\"api\"}",
+        // Both alternatives match the same four series: listed once.
+        "{job=\"db\" or instance=\"c:80\"}",
+    ] {
+        let sorted = |v: &Value| {
+            let mut rows: Vec<String> = v
+                .as_array()
+                .map(|a| a.iter().map(Value::to_string).collect())
+                .unwrap_or_default();
+            rows.sort();
+            rows
+        };
+        let (s, listed) = get(
+            &p.ours.http,
+            &format!(
+                "/api/v1/series?{}",
+                qs(&[("match[]", selector), ("start", &start_s), ("end", &end_s)])
+            ),
+        );
+        assert_eq!(s, 200, "series {selector}: {listed}");
+        let (s, queried) = get(
+            &p.ours.http,
+            &format!(
+                "/api/v1/query?{}",
+                qs(&[("query", selector), ("time", &now_s)])
+            ),
+        );
+        assert_eq!(s, 200, "query {selector}: {queried}");
+        let metrics: Vec<Value> = queried["data"]["result"]
+            .as_array()
+            .map(|rows| rows.iter().map(|r| r["metric"].clone()).collect())
+            .unwrap_or_default();
+        let listed_rows = sorted(&listed["data"]);
+        assert!(listed_rows.len() >= 4, "series {selector}: {listed}");
+        assert_eq!(
+            listed_rows,
+            sorted(&Value::Array(metrics)),
+            "series vs query of {selector}"
+        );
+    }
+
     // Product detection: buildinfo with Prometheus's keys and no `features`.
     let keys = |a: &str| {
         let (s, v) = get(a, "/api/v1/status/buildinfo");
