@@ -23,12 +23,10 @@ pub mod telemetry;
 
 mod api;
 mod body;
-mod logs;
 mod otlp_grpc;
 mod otlp_http;
 mod queryable;
 mod remote_write;
-mod spans;
 
 #[cfg(test)]
 mod otlp_http_tests;

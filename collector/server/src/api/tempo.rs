@@ -12,7 +12,8 @@ use prost::Message;
 use serde_json::json;
 
 use super::error::{ApiError, ErrorType};
-use crate::{Collector, spans};
+use crate::Collector;
+use crate::ingest::spans;
 
 /// `GET /api/traces/<traceID>`.
 pub async fn trace_v1(

@@ -1,8 +1,15 @@
 //! From decoded wire messages to durable appends.
 //!
-//! Each function maps one OTLP (or remote-write) request into the store's
-//! plain types and appends it on a blocking thread. `Ok` means the store has
+//! Each function maps one OTLP (or remote-write) request into the data
+//! model's types and appends it on a blocking thread. Metrics map through
+//! `sextant-prometheus` (the OpenTelemetry → Prometheus compatibility
+//! mapping); logs and spans through [`logs`] (Loki's OTLP mapping) and
+//! [`spans`], which only the collector needs (the Tempo API reads spans
+//! back through [`spans::from_entries`]). `Ok` means the store has
 //! fsynced the data: only then may a receiver acknowledge the request.
+
+pub mod logs;
+pub mod spans;
 
 use std::sync::Arc;
 
@@ -19,8 +26,6 @@ use sextant_model::Series;
 use sextant_otlp::SignalRequest;
 use sextant_prometheus as promconv;
 use sextant_store::{Store, StoreError};
-
-use crate::{logs, spans};
 
 /// The three OTLP signals plus remote-write samples, for metric labels and errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
