@@ -1,9 +1,13 @@
 //! A throwaway certificate authority and a server certificate for
 //! 127.0.0.1 (or for names of the test's choosing), made with the `openssl`
-//! command, for TLS tests.
+//! command, and a rustls server config that presents them, for TLS tests.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// A test CA and a server certificate for 127.0.0.1 signed by it.
 pub struct TlsFiles {
@@ -155,6 +159,23 @@ pub fn tls_files_valid(dir: &Path, not_before: &str, not_after: &str) -> TlsFile
         cert: dir.join("server.pem"),
         key: dir.join("server.key"),
     }
+}
+
+/// A rustls server config (ring, TLS 1.2 and 1.3, no client certificates)
+/// presenting the certificate and key in `files`, for the tests' own TLS
+/// servers. Returned by value, so a test can set ALPN before sharing it.
+pub fn server_config(files: &TlsFiles) -> rustls::ServerConfig {
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .expect("read server cert");
+    let key = PrivateKeyDer::from_pem_file(&files.key).expect("read server key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server cert")
 }
 
 /// A CA and a server certificate for 127.0.0.1 that expired on

@@ -10,14 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::{HttpCheck, HttpConfig};
 use crate::report::{Report, report_to_otlp};
-use sextant_testing::tls::{TlsFiles, expired_tls_files, tls_files};
+use sextant_testing::tls::{TlsFiles, expired_tls_files, server_config, tls_files};
 
 fn app() -> Router {
     Router::new()
@@ -70,18 +68,7 @@ async fn plain_server() -> u16 {
 
 /// A rustls acceptor for the certificate and key in `files`.
 pub(crate) fn acceptor(files: &TlsFiles) -> TlsAcceptor {
-    let certs = CertificateDer::pem_file_iter(&files.cert)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .expect("read server cert");
-    let key = PrivateKeyDer::from_pem_file(&files.key).expect("read server key");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("server cert");
-    TlsAcceptor::from(Arc::new(config))
+    TlsAcceptor::from(Arc::new(server_config(files)))
 }
 
 async fn tls_server(files: &TlsFiles) -> u16 {
