@@ -1,12 +1,15 @@
 //! The validity period of an X.509 certificate, read straight from its DER
-//! encoding: just enough ASN.1 to walk `Certificate → TBSCertificate →
-//! validity`, every length bounds-checked, so a hostile peer's bytes can
-//! only yield an error, never a panic. (A full X.509 parser would pull a
-//! dozen crates into the build for two timestamps.)
+//! encoding with the crate's bounds-checked walker ([`der`](crate::der)):
+//! `Certificate → TBSCertificate → validity`, so a hostile peer's bytes can
+//! only yield an error, never a panic. And the two ways the checks write
+//! times: [`rfc3339`] for an instant, [`human`] for a span.
 
 use std::time::Duration;
 
-/// Why a certificate's validity could not be read.
+use crate::der::{SEQUENCE, element, expect};
+
+/// Why a certificate (its validity, its signature algorithm) could not be
+/// read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertError {
     /// The DER ended early or a length overran its container.
@@ -34,43 +37,8 @@ pub struct Validity {
     pub not_after: i64,
 }
 
-/// One DER element: its tag and contents, and what follows it.
-fn element(input: &[u8]) -> Result<(u8, &[u8], &[u8]), CertError> {
-    let (&tag, rest) = input.split_first().ok_or(CertError::Truncated)?;
-    let (&first, rest) = rest.split_first().ok_or(CertError::Truncated)?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err(CertError::Truncated);
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return Err(CertError::Truncated);
-    }
-    Ok((tag, &rest[..len], &rest[len..]))
-}
-
-fn expect<'a>(
-    input: &'a [u8],
-    tag: u8,
-    wanted: &'static str,
-) -> Result<(&'a [u8], &'a [u8]), CertError> {
-    let (found, content, rest) = element(input)?;
-    if found != tag {
-        return Err(CertError::UnexpectedTag { found, wanted });
-    }
-    Ok((content, rest))
-}
-
 /// Reads `notBefore` and `notAfter` of a DER-encoded certificate.
 pub fn validity(der: &[u8]) -> Result<Validity, CertError> {
-    const SEQUENCE: u8 = 0x30;
     let (cert, _) = expect(der, SEQUENCE, "Certificate")?;
     let (tbs, _) = expect(cert, SEQUENCE, "TBSCertificate")?;
     let mut rest = tbs;

@@ -2,8 +2,9 @@
 //! database checks, the rustls client it builds (ring provider; the CA file
 //! or the system roots; the two dangerous switches), the handshake's failures
 //! in words ("certificate signed by an unknown authority", "certificate is
-//! not valid for 10.0.0.5 (it names db.local)"), and a certificate's validity
-//! period ([`cert`]).
+//! not valid for 10.0.0.5 (it names db.local)"), a certificate's validity
+//! period ([`cert`]), and RFC 5929 channel binding ([`server_end_point`]),
+//! the last two reading the peer's bytes with one bounds-checked DER walker.
 //!
 //! The trust roots ([`load_roots`]) are also what the OTLP exporter's
 //! `https://` client trusts, so reading a CA file lives in one place.
@@ -25,6 +26,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::client::TlsStream;
 
 pub mod cert;
+mod channel_binding;
+mod der;
+
+pub use channel_binding::server_end_point;
 
 use cert::rfc3339;
 
@@ -349,6 +354,14 @@ impl ServerCertVerifier for Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first certificate of a PEM file, as DER.
+    pub(crate) fn leaf_der(path: &Path) -> CertificateDer<'static> {
+        CertificateDer::pem_file_iter(path)
+            .and_then(|mut it| it.next().transpose())
+            .expect("read PEM")
+            .expect("a certificate in the file")
+    }
 
     fn parse(json: &str) -> Result<TlsSettings, String> {
         serde_json::from_str::<TlsSettings>(json).map_err(|e| e.to_string())
