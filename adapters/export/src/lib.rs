@@ -10,6 +10,10 @@
 //! data is safe, so a log tailer can advance its checkpoint then. When the
 //! queue is full, `submit_*` waits (backpressure) or, with
 //! [`WhenFull::DropNewest`], drops; every loss is counted and logged.
+//!
+//! An `https://` endpoint is reached with the one client TLS of every
+//! outbound connection ([`sextant_tls`]): its roots and verifier, handed to
+//! reqwest as a rustls config.
 
 mod batch;
 mod client;
@@ -20,7 +24,6 @@ mod metrics;
 mod queue;
 mod retry;
 mod ticket;
-mod tls;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -41,6 +44,7 @@ use metrics::ExportMetrics;
 use queue::DiskQueue;
 use retry::Backoff;
 use sextant_otlp::SignalRequest;
+use sextant_tls::{Connector, TlsSettings, TlsSetupError};
 
 /// Requests buffered per signal while its batcher is busy flushing; beyond
 /// this `submit_*` waits, which is how backpressure reaches producers.
@@ -126,7 +130,7 @@ impl Exporter {
             None => cfg.bearer_token.clone(),
         };
         let tls = if cfg.endpoint.starts_with("https://") {
-            Some(tls::client_config(cfg.ca_file.as_deref())?)
+            Some(tls_client(&cfg)?)
         } else {
             None
         };
@@ -257,6 +261,22 @@ async fn submit<R: SignalRequest>(
 async fn request_shutdown<R>(tx: &mpsc::Sender<Command<R>>) -> Option<oneshot::Receiver<()>> {
     let (done, rx) = oneshot::channel();
     tx.send(Command::Shutdown(done)).await.ok().map(|()| rx)
+}
+
+/// The `https://` endpoint's TLS: the one client TLS of every outbound
+/// connection ([`sextant_tls::Connector`]), trusting `ca_file` or the
+/// system's roots, neither dangerous switch; reqwest drives the handshake
+/// with its rustls config. Errors name the CA file and why.
+fn tls_client(cfg: &ExporterConfig) -> Result<rustls::ClientConfig, ExportError> {
+    let settings = TlsSettings {
+        ca_file: cfg.ca_file.clone(),
+        ..TlsSettings::default()
+    };
+    let connector = Connector::new(&settings).map_err(|e| match e {
+        TlsSetupError::NoSystemRoots => ExportError::Config(format!("https endpoint: {e}")),
+        other => ExportError::Config(other.to_string()),
+    })?;
+    Ok(rustls::ClientConfig::clone(&connector.config()))
 }
 
 /// Longest bearer-token file read; a token is never megabytes.

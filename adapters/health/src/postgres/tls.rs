@@ -38,7 +38,8 @@ where
     type Error = HandshakeError;
 
     fn make_tls_connect(&mut self, domain: &str) -> Result<RustlsConnect, HandshakeError> {
-        let name = sextant_tls::server_name(domain).map_err(|e| HandshakeError(e.to_string()))?;
+        let name =
+            sextant_tls::server_name(domain).map_err(|e| HandshakeError::Failed(e.to_string()))?;
         Ok(RustlsConnect {
             connector: self.0.clone(),
             name,
@@ -56,7 +57,9 @@ where
 
     fn connect(self, stream: S) -> Self::Future {
         Box::pin(async move {
-            let stream = self.connector.handshake(self.name, stream).await?;
+            // tokio-postgres takes a stream or an error: the peer's
+            // certificates are not its concern.
+            let stream = self.connector.handshake(self.name, stream).await.result?;
             Ok(RustlsStream(stream))
         })
     }

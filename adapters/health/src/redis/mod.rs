@@ -198,8 +198,10 @@ impl RedisCheck {
                 let why = self.describe("connect: TLS handshake", &RespError::Timeout(budget));
                 return Err(format!("{why} (does the server speak TLS on this port?)"));
             }
-            Ok(Err(e)) => return Err(self.describe("connect", &RespError::Tls(e.0))),
-            Ok(Ok(stream)) => stream,
+            Ok(h) => match h.result {
+                Err(e) => return Err(self.describe("connect", &RespError::Tls(e.to_string()))),
+                Ok(stream) => stream,
+            },
         };
         self.session(Connection::new(stream), deadline, operations)
             .await
