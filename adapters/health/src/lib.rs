@@ -19,7 +19,8 @@
 //! * [`postgres`] — PostgreSQL (primaries and streaming standbys).
 //! * [`redis`] — Redis (masters and replicas), over a small RESP2 client.
 //! * [`http`], [`tcp`], [`dns`] — endpoints, ports (with TLS certificate
-//!   expiry) and name servers, in the blackbox exporter's manner.
+//!   expiry, judged in one place, `expiry`) and name servers, in the
+//!   blackbox exporter's manner.
 //! * [`kind`] — one config block and one runnable value for any kind.
 //! * [`probe`] — checks on a schedule, results cached for probe endpoints.
 //!
@@ -27,6 +28,7 @@
 //! never returns later than its timeout (plus scheduling slack).
 
 pub mod dns;
+mod expiry;
 pub mod http;
 pub mod kind;
 pub mod mysql;

@@ -1,9 +1,12 @@
-//! The one client TLS of Sextant's outbound connections: the database
-//! checks and the OTLP exporter's `https://` client go through it, so
-//! trust, verification and the words of a failure are the same for them.
+//! The one client TLS of every outbound connection Sextant makes: the
+//! database checks, the HTTP and TCP checks, and the OTLP exporter's
+//! `https://` client all go through it, so trust, verification and the
+//! words of a failure are the same everywhere.
 //!
-//! * [`TlsSettings`] — the database checks' `tls:` block, with the two
-//!   dangerous switches; what a [`Connector`] is built from.
+//! * [`TlsSettings`] and [`TlsOptions`] — the two `tls:` blocks of the
+//!   config (the database checks' with the two dangerous switches; the
+//!   HTTP and TCP checks' with a server-name override), both mapping onto
+//!   one [`Connector`].
 //! * [`Connector`] — the trust roots (the CA file, else the system's), one
 //!   rustls config (ring) with the one verifier (WebPKI, the dangerous
 //!   switches, the peer's chain kept even when rejected; handshake
@@ -46,6 +49,5 @@ pub use channel_binding::server_end_point;
 pub use connector::{Connector, Handshake, server_name};
 pub use error::{HandshakeError, TlsSetupError};
 pub use peer::PeerCerts;
-pub use roots::load_roots;
-pub use settings::TlsSettings;
+pub use settings::{TlsOptions, TlsSettings};
 pub use words::{Trusted, describe_error, expired_text};

@@ -9,7 +9,7 @@ use crate::TlsSetupError;
 
 /// The trust roots of a TLS client: the certificates in `ca_file`, else the
 /// system's. Errors name the file and why.
-pub fn load_roots(ca_file: Option<&Path>) -> Result<rustls::RootCertStore, TlsSetupError> {
+pub(crate) fn load_roots(ca_file: Option<&Path>) -> Result<rustls::RootCertStore, TlsSetupError> {
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
         Some(path) => {

@@ -10,7 +10,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use regex::Regex;
 use serde::Deserialize;
 
-pub use super::tls::TlsOptions;
+pub use sextant_tls::TlsOptions;
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]

@@ -8,8 +8,10 @@
 
 use std::time::Duration;
 
+use sextant_tls::PeerCerts;
+
 use super::config::HttpConfig;
-use super::tls::{PeerCerts, judge_expiry};
+use crate::expiry::judge_expiry;
 use crate::report::{MetricValue, flag, metric};
 use crate::verdict::{Judgement, Reason, Verdict};
 

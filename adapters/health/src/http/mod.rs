@@ -8,10 +8,12 @@
 //! reports it: resolve, connect, tls, processing (request written → response
 //! head), transfer (head → body read).
 //!
-//! TLS uses rustls with the ring provider, trusting `tls.ca_file` or the
-//! system roots. The peer's chain is kept even when the verifier rejects it,
-//! so an expired certificate reads `certificate expired 3d ago (notAfter …)`
-//! and its expiry is still exported.
+//! TLS is the one client TLS ([`sextant_tls::Connector`], offering ALPN
+//! `http/1.1`), trusting `tls.ca_file` or the system roots and verifying
+//! `tls.server_name` or the URL's host. The handshake reports the peer's
+//! chain even when it rejects it, so an expired certificate reads
+//! `certificate expired 3d ago (notAfter …)` and its expiry is still
+//! exported; the expiry is judged in `expiry`, shared with the TCP check.
 //!
 //! Metric names follow the OpenTelemetry httpcheck receiver where it has one
 //! (`httpcheck.status{http.status_class}`, `httpcheck.duration`,
@@ -22,7 +24,6 @@
 
 pub mod config;
 mod judge;
-pub(crate) mod tls;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -36,6 +37,8 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response as HttpResponse};
 use hyper_util::rt::TokioIo;
 use regex::Regex;
+use rustls::pki_types::ServerName;
+use sextant_tls::{Connector, HandshakeError, PeerCerts, TlsSetupError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{Instant as Deadline, timeout_at};
@@ -44,7 +47,6 @@ pub use config::{HttpConfig, HttpError, TlsOptions};
 
 use crate::report::Report;
 use judge::{Observation, Outcome, Phases, Response};
-use tls::{Handshake, TlsClient};
 
 /// The `kind` of HTTP reports.
 pub const KIND: &str = "http";
@@ -56,17 +58,26 @@ const USER_AGENT: &str = concat!("sextant-health/", env!("CARGO_PKG_VERSION"));
 pub struct HttpCheck {
     config: HttpConfig,
     prepared: config::Prepared,
-    tls: Option<TlsClient>,
+    /// The TLS client and the name it verifies (https only).
+    tls: Option<(Connector, ServerName<'static>)>,
     target: String,
 }
 
 impl HttpCheck {
-    /// Validates `config` and, for https, loads the trusted roots. No
-    /// connection is made until the first check.
+    /// Validates `config` and, for https, loads the trusted roots and
+    /// checks the name to verify. No connection is made until the first
+    /// check.
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
         let prepared = config.prepare()?;
         let tls = if prepared.https {
-            Some(TlsClient::new(&config.tls, &[b"http/1.1"]).map_err(HttpError::InvalidConfig)?)
+            let invalid = |e: TlsSetupError| HttpError::InvalidConfig(e.to_string());
+            let connector = Connector::new(&config.tls.settings())
+                .map_err(invalid)?
+                .with_alpn(&[b"http/1.1"]);
+            Some((
+                connector,
+                config.tls.name_for(&prepared.host).map_err(invalid)?,
+            ))
         } else {
             None
         };
@@ -105,7 +116,7 @@ impl HttpCheck {
             phases,
             total: started.elapsed(),
             certs,
-            now: tls::now(),
+            now: crate::expiry::now(),
         };
         let regex = self.prepared.body_regex.as_ref().map(Regex::as_str);
         Report {
@@ -132,7 +143,7 @@ impl HttpCheck {
         &self,
         deadline: Deadline,
         phases: &mut Phases,
-        certs: &mut Option<tls::PeerCerts>,
+        certs: &mut Option<PeerCerts>,
     ) -> Result<Outcome, Outcome> {
         let p = &self.prepared;
         let token = self.bearer_token().map_err(Outcome::NotChecked)?;
@@ -151,21 +162,22 @@ impl HttpCheck {
         let _ = tcp.set_nodelay(true);
         phases.connect = Some(t.elapsed());
 
-        let Some(tls) = &self.tls else {
+        let Some((tls, name)) = &self.tls else {
             return self.exchange(tcp, token, deadline, phases).await;
         };
         let t = Instant::now();
-        let name = self.config.tls.server_name.as_deref().unwrap_or(&p.host);
-        let (handshake, peer) = match timeout_at(deadline, tls.handshake(tcp, name)).await {
+        let handshake = match timeout_at(deadline, tls.handshake(name.clone(), tcp)).await {
             Err(_) => return Err(self.timed_out("TLS handshake")),
-            Ok(r) => r,
+            Ok(h) => h,
         };
         phases.tls = Some(t.elapsed());
-        *certs = Some(peer);
-        match handshake {
-            Handshake::Done(stream) => self.exchange(*stream, token, deadline, phases).await,
-            Handshake::Rejected(why) => Err(Outcome::CertRejected(why)),
-            Handshake::Failed(why) => Err(Outcome::Unreachable(why)),
+        *certs = Some(handshake.peer);
+        match handshake.result {
+            Ok(stream) => self.exchange(stream, token, deadline, phases).await,
+            Err(HandshakeError::Rejected(why)) => Err(Outcome::CertRejected(why)),
+            Err(HandshakeError::Failed(why)) => {
+                Err(Outcome::Unreachable(format!("TLS handshake: {why}")))
+            }
         }
     }
 

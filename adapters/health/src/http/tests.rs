@@ -356,7 +356,7 @@ async fn tls_certificates_decide_readiness_and_degradation() {
     let r = run(cfg).await;
     assert_eq!(
         r.verdict.ready.summary(),
-        "certificate is not valid for other.example"
+        "certificate is not valid for other.example (it names 127.0.0.1, localhost)"
     );
 
     // Plain HTTP spoken to a TLS port, and TLS spoken to a plain port.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Deserialize;
 
-pub use crate::http::TlsOptions;
+pub use sextant_tls::TlsOptions;
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,12 @@ impl TcpConfig {
         } else {
             format!("{scheme}://{}:{}", self.host, self.port)
         }
+    }
+
+    /// The host without the brackets of an IPv6 literal (`[::1]` → `::1`),
+    /// what is resolved and, without `tls.server_name`, verified.
+    pub(crate) fn bare_host(&self) -> &str {
+        self.host.trim_start_matches('[').trim_end_matches(']')
     }
 
     /// Checks every setting; returns the compiled `expect` regex.

@@ -6,8 +6,10 @@
 
 use std::time::Duration;
 
+use sextant_tls::PeerCerts;
+
 use super::config::TcpConfig;
-use crate::http::tls::{PeerCerts, judge_expiry};
+use crate::expiry::judge_expiry;
 use crate::report::{MetricValue, flag, metric};
 use crate::verdict::{Judgement, Reason, Verdict};
 

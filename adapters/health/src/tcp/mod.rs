@@ -2,6 +2,10 @@
 //! connect (optionally TLS with SNI and a CA file), optionally send a line
 //! and wait for a reply matching a regex — all under one deadline.
 //!
+//! TLS is the one client TLS ([`sextant_tls::Connector`]), as the HTTP
+//! check's: the peer's chain is reported even when rejected, and its expiry
+//! judged in the same place (`expiry`).
+//!
 //! Metric names follow the OpenTelemetry tcpcheck receiver
 //! (`tcpcheck.status`, `tcpcheck.duration`, in seconds where it uses
 //! milliseconds), plus `tcpcheck.phase.duration{phase}` and, with TLS, the
@@ -18,13 +22,14 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use regex::Regex;
+use rustls::pki_types::ServerName;
+use sextant_tls::{Connector, HandshakeError, PeerCerts, TlsSetupError};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant as Deadline, timeout_at};
 
 pub use config::{TcpConfig, TcpError, TlsOptions};
 
-use crate::http::tls::{self, Handshake, TlsClient};
 use crate::report::Report;
 use judge::{Observation, Outcome};
 
@@ -36,17 +41,26 @@ pub const KIND: &str = "tcp";
 pub struct TcpCheck {
     config: TcpConfig,
     expect: Option<Regex>,
-    tls: Option<TlsClient>,
+    /// The TLS client and the name it verifies (with a `tls:` block).
+    tls: Option<(Connector, ServerName<'static>)>,
     target: String,
 }
 
 impl TcpCheck {
-    /// Validates `config` and, with TLS, loads the trusted roots. No
-    /// connection is made until the first check.
+    /// Validates `config` and, with TLS, loads the trusted roots and
+    /// checks the name to verify. No connection is made until the first
+    /// check.
     pub fn new(config: TcpConfig) -> Result<Self, TcpError> {
         let expect = config.prepare()?;
         let tls = match &config.tls {
-            Some(opts) => Some(TlsClient::new(opts, &[]).map_err(TcpError::InvalidConfig)?),
+            Some(opts) => {
+                let invalid = |e: TlsSetupError| TcpError::InvalidConfig(e.to_string());
+                let connector = Connector::new(&opts.settings()).map_err(invalid)?;
+                Some((
+                    connector,
+                    opts.name_for(config.bare_host()).map_err(invalid)?,
+                ))
+            }
             None => None,
         };
         Ok(TcpCheck {
@@ -84,7 +98,7 @@ impl TcpCheck {
             phases,
             total: started.elapsed(),
             certs,
-            now: tls::now(),
+            now: crate::expiry::now(),
         };
         let regex = self.expect.as_ref().map(Regex::as_str);
         let exchanged = self.config.send.is_some() || self.expect.is_some();
@@ -111,13 +125,9 @@ impl TcpCheck {
         &self,
         deadline: Deadline,
         phases: &mut Vec<(&'static str, Duration)>,
-        certs: &mut Option<tls::PeerCerts>,
+        certs: &mut Option<PeerCerts>,
     ) -> Outcome {
-        let host = self
-            .config
-            .host
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        let host = self.config.bare_host();
         let t = Instant::now();
         let addr = match host.parse::<std::net::IpAddr>() {
             Ok(ip) => SocketAddr::new(ip, self.config.port),
@@ -144,26 +154,22 @@ impl TcpCheck {
         };
         let _ = tcp.set_nodelay(true);
         phases.push(("connect", t.elapsed()));
-        let Some(client) = &self.tls else {
+        let Some((client, name)) = &self.tls else {
             return self.exchange(tcp, deadline, phases).await;
         };
-        let name = self
-            .config
-            .tls
-            .as_ref()
-            .and_then(|o| o.server_name.as_deref())
-            .unwrap_or(host);
         let t = Instant::now();
-        let (handshake, peer) = match timeout_at(deadline, client.handshake(tcp, name)).await {
+        let handshake = match timeout_at(deadline, client.handshake(name.clone(), tcp)).await {
             Err(_) => return self.timed_out("TLS handshake"),
-            Ok(r) => r,
+            Ok(h) => h,
         };
         phases.push(("tls", t.elapsed()));
-        *certs = Some(peer);
-        match handshake {
-            Handshake::Done(stream) => self.exchange(*stream, deadline, phases).await,
-            Handshake::Rejected(why) => Outcome::CertRejected(why),
-            Handshake::Failed(why) => Outcome::Unreachable(why),
+        *certs = Some(handshake.peer);
+        match handshake.result {
+            Ok(stream) => self.exchange(stream, deadline, phases).await,
+            Err(HandshakeError::Rejected(why)) => Outcome::CertRejected(why),
+            Err(HandshakeError::Failed(why)) => {
+                Outcome::Unreachable(format!("TLS handshake: {why}"))
+            }
         }
     }
 
