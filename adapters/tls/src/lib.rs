@@ -20,8 +20,8 @@
 //!   by an unknown authority (trusting the CAs in /etc/ca.pem)",
 //!   "certificate is not valid for 10.0.0.5 (it names db.local)",
 //!   "certificate expired 3d ago (notAfter …)"), the one describer the
-//!   connector uses, also for drivers that drive rustls themselves
-//!   (naming what they trust with [`Trusted`]).
+//!   connector uses, also for drivers that drive rustls themselves (the
+//!   MySQL check's, naming what it trusts with [`Trusted`]).
 //! * [`cert`] — a certificate's validity period from its DER, and how
 //!   times are written; [`server_end_point`] — RFC 5929 channel binding
 //!   (SCRAM-SHA-256-PLUS). Both read the peer's bytes with one

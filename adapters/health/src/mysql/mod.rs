@@ -15,6 +15,11 @@
 //! 5. `information_schema.INNODB_METRICS` — history list, deadlocks;
 //! 6. `information_schema.INNODB_TRX` — the oldest open transaction.
 //!
+//! With a `tls:` block the driver runs its own rustls handshake (it takes
+//! no verifier from outside, so `skip_domain_validation` alone is refused);
+//! its failures are put in words by the one describer,
+//! [`sextant_tls::describe_error`], so they read as every other check's.
+//!
 //! A connection that timed out or broke is disconnected, never returned to
 //! the pool half-read. The password is never logged, never part of the
 //! target, and scrubbed from every error text.
@@ -39,6 +44,8 @@ use tokio::time::timeout_at;
 pub use config::{ExpectedRole, MysqlConfig, MysqlError, Secret, TlsSettings};
 pub use status::Flavour;
 
+use sextant_tls::Trusted;
+
 use crate::report::Report;
 use crate::verdict::Verdict;
 use innodb::InnodbState;
@@ -60,6 +67,8 @@ pub struct MysqlCheck {
     secret: Option<Secret>,
     pool: Pool,
     target: String,
+    /// What the driver trusts, for the words of an unknown-authority failure.
+    trusted: Trusted,
 }
 
 impl std::fmt::Debug for MysqlCheck {
@@ -118,9 +127,14 @@ impl MysqlCheck {
             }
             opts = opts.ssl_opts(Some(ssl));
         }
+        let trusted = match config.tls.as_ref().and_then(|t| t.ca_file.clone()) {
+            Some(path) => Trusted::CaFile(path),
+            None => Trusted::BuiltIn(BUILT_IN_ROOTS),
+        };
         Ok(MysqlCheck {
             target: config.target(),
             pool: Pool::new(opts),
+            trusted,
             config,
             secret,
         })
@@ -148,6 +162,8 @@ impl MysqlCheck {
             budget: self.config.timeout,
             operations: 0,
             secret: self.secret.as_ref(),
+            host: &self.config.host,
+            trusted: &self.trusted,
         };
         let (verdict, metrics, start) = match session.connect_and_ping(&self.pool).await {
             Err(reason) => (Verdict::unreachable(reason), Vec::new(), 0),
@@ -176,6 +192,10 @@ impl MysqlCheck {
     }
 }
 
+/// Without a CA file mysql_async trusts the webpki-roots crate it was built
+/// with, not the system's store.
+const BUILT_IN_ROOTS: &str = "the MySQL driver's built-in Mozilla CAs";
+
 /// mysql_async builds its rustls config with `ClientConfig::builder()`,
 /// which panics when no process-wide crypto provider is installed and the
 /// build enables more than one. Install ring (the workspace's provider) if
@@ -200,6 +220,9 @@ struct Session<'a> {
     budget: Duration,
     operations: u32,
     secret: Option<&'a Secret>,
+    /// The host the certificate must name, and what the driver trusts.
+    host: &'a str,
+    trusted: &'a Trusted,
 }
 
 impl Session<'_> {
@@ -209,7 +232,12 @@ impl Session<'_> {
             Error::Server(e) => format!("server error {} ({}): {}", e.code, e.state, e.message),
             Error::Io(mysql_async::IoError::Io(e)) => {
                 match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                    Some(tls) => format!("TLS error: {tls}"),
+                    // The driver runs its own handshake; its failures read
+                    // as every other check's.
+                    Some(tls) => format!(
+                        "TLS error: {}",
+                        sextant_tls::describe_error(tls, self.host, self.trusted)
+                    ),
                     None => format!("I/O error: {e}"),
                 }
             }
