@@ -34,22 +34,26 @@ pub struct QueryArgs {
     /// File holding a bearer token for a protected collector.
     #[arg(long)]
     token_file: Option<PathBuf>,
-    /// PEM CA file for an https:// collector with a private CA.
+    /// PEM CA file for an https:// collector with a private CA (trusted
+    /// instead of the system's CAs).
     #[arg(long)]
     ca_file: Option<PathBuf>,
 }
 
 /// Runs the query and prints the result; errors carry Prometheus's `errorType`.
 pub async fn run(args: QueryArgs) -> Result<()> {
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-    let mut client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(130));
-    if let Some(ca) = &args.ca_file {
-        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem)
-            .with_context(|| format!("invalid PEM in {}", ca.display()))?;
-        client = client.add_root_certificate(cert);
-    }
-    let client = client.build().context("cannot build the HTTP client")?;
+    // The one client TLS every outbound connection uses: the CA file, when
+    // given, replaces the system roots, as for the agent's exporter.
+    let tls = sextant_tls::Connector::new(&sextant_tls::TlsSettings {
+        ca_file: args.ca_file.clone(),
+        ..Default::default()
+    })
+    .context("--ca-file")?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(130))
+        .use_preconfigured_tls(tokio_rustls::rustls::ClientConfig::clone(&tls.config()))
+        .build()
+        .context("cannot build the HTTP client")?;
     let (path, mut form) = match (&args.start, &args.end, &args.step) {
         (Some(s), Some(e), Some(st)) => (
             "/api/v1/query_range",

@@ -1,5 +1,6 @@
-//! TLS and bearer-token auth on every collector listener, and the agent
-//! exporting to such a collector over `https://` with a CA file and a token.
+//! TLS and bearer-token auth on every collector listener, the agent
+//! exporting to such a collector over `https://` with a CA file and a token,
+//! and `sextant query` reading from it the same way.
 
 use crate::common;
 use crate::common::Kill;
@@ -113,4 +114,32 @@ fn tls_and_bearer_tokens_guard_every_listener() {
         token,
         "--wait-agent",
     ]);
+
+    // `sextant query` over https: the CA file is what it trusts (a CA it
+    // was not given is refused), and the token is what gets it in.
+    let query = |ca: &std::path::Path, token: Option<&std::path::Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sextant"));
+        cmd.args(["query", "--json", "--url", &format!("https://{http}")])
+            .arg("--ca-file")
+            .arg(ca);
+        if let Some(t) = token {
+            cmd.arg("--token-file").arg(t);
+        }
+        cmd.arg("vector(1)").output().expect("run sextant query")
+    };
+    let out = query(std::path::Path::new(&ca), Some(&token_file));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("\"success\""),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = query(std::path::Path::new(&ca), None);
+    assert!(!out.status.success(), "no token, yet answered");
+    let other = tempfile::tempdir().expect("tempdir");
+    let other_ca = sextant_testing::tls::tls_files(other.path()).ca;
+    let out = query(&other_ca, Some(&token_file));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a CA it was not given was trusted");
+    assert!(stderr.contains("certificate"), "{stderr}");
 }

@@ -9,13 +9,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
     /// The CA file could not be read or holds no PEM certificate block.
-    #[error("ca_file {}: {source}", path.display())]
+    // The cause is in the text, not also a `source`: an error chain printed
+    // whole (`{:#}`) would say it twice.
+    #[error("ca_file {}: {error}", path.display())]
     CaFile {
         /// The file named in the settings.
         path: PathBuf,
         /// What reading or decoding it said.
-        #[source]
-        source: rustls::pki_types::pem::Error,
+        error: rustls::pki_types::pem::Error,
     },
     /// The CA file holds no certificate.
     #[error("ca_file {}: no certificates in it", path.display())]
@@ -24,13 +25,12 @@ pub enum TlsSetupError {
         path: PathBuf,
     },
     /// A certificate in the CA file is not a usable trust anchor.
-    #[error("ca_file {}: {source}", path.display())]
+    #[error("ca_file {}: {error}", path.display())]
     BadCertificate {
         /// The file named in the settings.
         path: PathBuf,
         /// Why rustls refused it.
-        #[source]
-        source: rustls::Error,
+        error: rustls::Error,
     },
     /// No CA file was given and the system has no CA certificates.
     #[error("no system CA certificates found; set ca_file")]

@@ -15,9 +15,9 @@ pub(crate) fn load_roots(ca_file: Option<&Path>) -> Result<rustls::RootCertStore
         Some(path) => {
             let certs = CertificateDer::pem_file_iter(path)
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|source| TlsSetupError::CaFile {
+                .map_err(|error| TlsSetupError::CaFile {
                     path: path.to_path_buf(),
-                    source,
+                    error,
                 })?;
             if certs.is_empty() {
                 return Err(TlsSetupError::NoCertificates {
@@ -27,9 +27,9 @@ pub(crate) fn load_roots(ca_file: Option<&Path>) -> Result<rustls::RootCertStore
             for cert in certs {
                 roots
                     .add(cert)
-                    .map_err(|source| TlsSetupError::BadCertificate {
+                    .map_err(|error| TlsSetupError::BadCertificate {
                         path: path.to_path_buf(),
-                        source,
+                        error,
                     })?;
             }
         }
