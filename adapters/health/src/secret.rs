@@ -1,6 +1,11 @@
 //! Passwords for checks: read from a file (a mounted Secret) or an
 //! environment variable, held in a type whose `Debug` prints `***`, and
 //! scrubbed from any text that might echo them.
+//!
+//! Every kind that logs in (mysql, postgres, redis) carries the same two
+//! flat keys, `password_file` and `password_env` — never an inline
+//! `password:` — and sees them through one [`PasswordSource`], so the "not
+//! both" rule, the reading and what `Debug` shows are written once here.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -57,6 +62,60 @@ pub enum SecretError {
     },
 }
 
+/// Where a check's password comes from: a kind's `password_file` and
+/// `password_env` keys seen together, so every kind validates, reads and
+/// prints them the same way. `Debug` shows the file's path and the
+/// variable's name, never what they hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PasswordSource<'a> {
+    /// `password_file`: a file holding the password (its first line).
+    pub file: Option<&'a Path>,
+    /// `password_env`: an environment variable holding the password.
+    pub env: Option<&'a str>,
+}
+
+impl<'a> PasswordSource<'a> {
+    /// The source named by a kind's `password_file` and `password_env` keys.
+    pub fn new(file: Option<&'a Path>, env: Option<&'a str>) -> Self {
+        PasswordSource { file, env }
+    }
+
+    /// Whether a password is configured at all.
+    pub fn is_set(&self) -> bool {
+        self.file.is_some() || self.env.is_some()
+    }
+
+    /// Refuses both keys at once; the text is the kind's config error.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if self.file.is_some() && self.env.is_some() {
+            return Err("set password_file or password_env, not both");
+        }
+        Ok(())
+    }
+
+    /// Reads the password (`env` looks a variable up; the process
+    /// environment in [`resolve`](Self::resolve)); `None` when unset.
+    pub fn resolve_with(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Secret>, SecretError> {
+        resolve(self.file, self.env, env)
+    }
+
+    /// [`resolve_with`](Self::resolve_with) over the process environment.
+    pub fn resolve(&self) -> Result<Option<Secret>, SecretError> {
+        self.resolve_with(|name| std::env::var(name).ok())
+    }
+}
+
+/// Points a kind's password keys at `file` (the sidecar's
+/// `--password-file`): the file wins and the variable is dropped, so the
+/// flag never trips the "not both" rule.
+pub fn use_file(file: &mut Option<PathBuf>, env: &mut Option<String>, path: &Path) {
+    *file = Some(path.to_path_buf());
+    *env = None;
+}
+
 /// Reads the password from `file` (its first line, without the newline) or
 /// the variable `env_name` looked up with `env`; `None` when neither is set.
 pub fn resolve(
@@ -109,5 +168,60 @@ mod tests {
             Err(SecretError::File { .. })
         ));
         assert!(resolve(None, None, |_| None).expect("none").is_none());
+    }
+
+    #[test]
+    fn password_source_cases() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "hunter2\n").expect("write");
+        let env = |n: &str| (n == "PW").then(|| "from-env".to_string());
+        // (file, env, validates, resolves to)
+        type Case<'a> = (
+            Option<&'a Path>,
+            Option<&'a str>,
+            bool,
+            Result<Option<&'a str>, &'a str>,
+        );
+        let cases: [Case; 5] = [
+            (None, None, true, Ok(None)),
+            (Some(&file), None, true, Ok(Some("hunter2"))),
+            (None, Some("PW"), true, Ok(Some("from-env"))),
+            (
+                None,
+                Some("NOPE"),
+                true,
+                Err("password environment variable NOPE is not set"),
+            ),
+            (Some(&file), Some("PW"), false, Ok(Some("hunter2"))),
+        ];
+        for (f, e, valid, want) in cases {
+            let src = PasswordSource::new(f, e);
+            assert_eq!(src.is_set(), f.is_some() || e.is_some());
+            assert_eq!(
+                src.validate(),
+                if valid {
+                    Ok(())
+                } else {
+                    Err("set password_file or password_env, not both")
+                },
+                "{src:?}"
+            );
+            let got = src.resolve_with(env);
+            let got = got
+                .as_ref()
+                .map(|s| s.as_ref().map(Secret::expose))
+                .map_err(|e| e.to_string());
+            assert_eq!(got, want.map_err(str::to_string), "{src:?}");
+            let shown = format!("{src:?}");
+            assert!(
+                !shown.contains("hunter2") && !shown.contains("from-env"),
+                "{shown}"
+            );
+        }
+
+        let (mut f, mut e) = (None, Some("PW".to_string()));
+        use_file(&mut f, &mut e, &file);
+        assert_eq!((f.as_deref(), e), (Some(file.as_path()), None));
     }
 }

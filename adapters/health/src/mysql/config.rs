@@ -2,8 +2,9 @@
 //! thresholds of the verdicts, with every default in [`MysqlConfig::default`].
 //!
 //! The password never sits in the config itself: it comes from a file (a
-//! mounted Secret) or an environment variable, is held in a [`Secret`] whose
-//! `Debug` is redacted, and never reaches the target string or an error.
+//! mounted Secret) or an environment variable (the [`PasswordSource`] every
+//! kind that logs in shares), is held in a [`Secret`] whose `Debug` is
+//! redacted, and never reaches the target string or an error.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::secret::Secret;
-use crate::secret::{self, SecretError};
+use crate::secret::{PasswordSource, SecretError};
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -168,8 +169,7 @@ impl fmt::Debug for MysqlConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MysqlConfig")
             .field("target", &self.target())
-            .field("password_file", &self.password_file)
-            .field("password_env", &self.password_env)
+            .field("password", &self.password())
             .field("tls", &self.tls)
             .field("timeout", &self.timeout)
             .field("max_replica_lag", &self.max_replica_lag)
@@ -203,8 +203,8 @@ impl MysqlConfig {
         if !(self.max_connection_ratio > 0.0 && self.max_connection_ratio <= 1.0) {
             return bad("max_connection_ratio must be in (0, 1]");
         }
-        if self.password_file.is_some() && self.password_env.is_some() {
-            return bad("set password_file or password_env, not both");
+        if let Err(why) = self.password().validate() {
+            return bad(why);
         }
         if self.user.is_empty() {
             return bad("user must not be empty");
@@ -227,23 +227,25 @@ impl MysqlConfig {
         Ok(())
     }
 
+    /// Where the password comes from: `password_file` or `password_env`.
+    pub fn password(&self) -> PasswordSource<'_> {
+        PasswordSource::new(self.password_file.as_deref(), self.password_env.as_deref())
+    }
+
     /// Reads the password from its file or variable (`env` looks a variable
     /// up; the real process environment in [`resolve_password`](Self::resolve_password)).
     pub fn resolve_password_with(
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Secret>, MysqlError> {
-        secret::resolve(
-            self.password_file.as_deref(),
-            self.password_env.as_deref(),
-            env,
-        )
-        .map_err(MysqlError::Password)
+        self.password()
+            .resolve_with(env)
+            .map_err(MysqlError::Password)
     }
 
     /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
     pub fn resolve_password(&self) -> Result<Option<Secret>, MysqlError> {
-        self.resolve_password_with(|name| std::env::var(name).ok())
+        self.password().resolve().map_err(MysqlError::Password)
     }
 
     /// `lock_wait_timeout` in whole seconds, rounded up.

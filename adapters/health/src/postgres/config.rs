@@ -3,7 +3,8 @@
 //! [`PostgresConfig::default`].
 //!
 //! As for MySQL, the password never sits in the config: it comes from a file
-//! or an environment variable into a [`Secret`] whose `Debug` is redacted.
+//! or an environment variable (the shared [`PasswordSource`]) into a
+//! [`Secret`] whose `Debug` is redacted.
 //! TLS is the shared `tls:` block ([`TlsSettings`]): present means
 //! `sslmode=require` with the certificate verified as the block says.
 
@@ -14,7 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::secret::Secret;
-use crate::secret::{self, SecretError};
+use crate::secret::{PasswordSource, SecretError};
 pub use sextant_tls::TlsSettings;
 use sextant_tls::TlsSetupError;
 
@@ -97,8 +98,7 @@ impl fmt::Debug for PostgresConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresConfig")
             .field("target", &self.target())
-            .field("password_file", &self.password_file)
-            .field("password_env", &self.password_env)
+            .field("password", &self.password())
             .field("tls", &self.tls)
             .field("timeout", &self.timeout)
             .field("max_replica_lag", &self.max_replica_lag)
@@ -130,8 +130,8 @@ impl PostgresConfig {
         if !(self.max_connection_ratio > 0.0 && self.max_connection_ratio <= 1.0) {
             return bad("max_connection_ratio must be in (0, 1]");
         }
-        if self.password_file.is_some() && self.password_env.is_some() {
-            return bad("set password_file or password_env, not both");
+        if let Err(why) = self.password().validate() {
+            return bad(why);
         }
         if self.user.is_empty() {
             return bad("user must not be empty");
@@ -148,23 +148,25 @@ impl PostgresConfig {
         Ok(())
     }
 
+    /// Where the password comes from: `password_file` or `password_env`.
+    pub fn password(&self) -> PasswordSource<'_> {
+        PasswordSource::new(self.password_file.as_deref(), self.password_env.as_deref())
+    }
+
     /// Reads the password from its file or variable (`env` looks a variable
     /// up; the real process environment in [`resolve_password`](Self::resolve_password)).
     pub fn resolve_password_with(
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Secret>, PostgresError> {
-        secret::resolve(
-            self.password_file.as_deref(),
-            self.password_env.as_deref(),
-            env,
-        )
-        .map_err(PostgresError::Password)
+        self.password()
+            .resolve_with(env)
+            .map_err(PostgresError::Password)
     }
 
     /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
     pub fn resolve_password(&self) -> Result<Option<Secret>, PostgresError> {
-        self.resolve_password_with(|name| std::env::var(name).ok())
+        self.password().resolve().map_err(PostgresError::Password)
     }
 
     /// The timeout in whole milliseconds (at least 1), for `statement_timeout`.

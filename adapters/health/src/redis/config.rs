@@ -1,7 +1,8 @@
 //! Settings of the Redis check, with every default in [`RedisConfig::default`].
 //!
 //! As for MySQL, the password never sits in the config: it comes from a file
-//! or an environment variable into a [`Secret`] whose `Debug` is redacted.
+//! or an environment variable (the shared [`PasswordSource`]) into a
+//! [`Secret`] whose `Debug` is redacted.
 //! TLS is the shared `tls:` block ([`TlsSettings`]), as `redis-cli --tls`.
 
 use std::fmt;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::secret::Secret;
-use crate::secret::{self, SecretError};
+use crate::secret::{PasswordSource, SecretError};
 pub use sextant_tls::TlsSettings;
 use sextant_tls::TlsSetupError;
 
@@ -81,8 +82,7 @@ impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConfig")
             .field("target", &self.target())
-            .field("password_file", &self.password_file)
-            .field("password_env", &self.password_env)
+            .field("password", &self.password())
             .field("tls", &self.tls)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -125,16 +125,21 @@ impl RedisConfig {
         if !(self.max_memory_ratio > 0.0 && self.max_memory_ratio <= 1.0) {
             return bad("max_memory_ratio must be in (0, 1]");
         }
-        if self.password_file.is_some() && self.password_env.is_some() {
-            return bad("set password_file or password_env, not both");
+        if let Err(why) = self.password().validate() {
+            return bad(why);
         }
         if self.host.is_empty() {
             return bad("host must not be empty");
         }
-        if self.user.is_some() && self.password_file.is_none() && self.password_env.is_none() {
+        if self.user.is_some() && !self.password().is_set() {
             return bad("user needs a password (password_file or password_env)");
         }
         Ok(())
+    }
+
+    /// Where the password comes from: `password_file` or `password_env`.
+    pub fn password(&self) -> PasswordSource<'_> {
+        PasswordSource::new(self.password_file.as_deref(), self.password_env.as_deref())
     }
 
     /// Reads the password from its file or variable (`env` looks a variable
@@ -143,17 +148,14 @@ impl RedisConfig {
         &self,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Secret>, RedisError> {
-        secret::resolve(
-            self.password_file.as_deref(),
-            self.password_env.as_deref(),
-            env,
-        )
-        .map_err(RedisError::Password)
+        self.password()
+            .resolve_with(env)
+            .map_err(RedisError::Password)
     }
 
     /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
     pub fn resolve_password(&self) -> Result<Option<Secret>, RedisError> {
-        self.resolve_password_with(|name| std::env::var(name).ok())
+        self.password().resolve().map_err(RedisError::Password)
     }
 }
 
