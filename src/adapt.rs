@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -21,9 +21,9 @@ use sextant_health::mysql::{ExpectedRole, MysqlConfig};
 use sextant_health::postgres::PostgresConfig;
 use sextant_health::probe::{ProbeCache, run_check};
 use sextant_health::redis::RedisConfig;
+use sextant_health::sidecar::SidecarFlags;
 use sextant_health::tcp::TcpConfig;
 use sextant_health::{Report, report_to_otlp};
-use sextant_tls::TlsSettings;
 use tokio::sync::watch;
 
 use crate::security::Security;
@@ -102,6 +102,19 @@ impl AdaptArgs {
     pub fn config_path(&self) -> Option<&PathBuf> {
         self.config.as_ref()
     }
+
+    /// The flags each kind's config applies to itself.
+    fn flags(&self) -> SidecarFlags {
+        SidecarFlags {
+            target: self.target.clone(),
+            name: self.name.clone(),
+            password_file: self.password_file.clone(),
+            tls_ca_file: self.tls_ca_file.clone(),
+            max_replica_lag: self.max_replica_lag,
+            timeout: self.timeout,
+            role: self.role,
+        }
+    }
 }
 
 /// The `adapt:` section of the config file.
@@ -145,197 +158,43 @@ impl Default for AdaptConfig {
     }
 }
 
-/// A database target, `scheme://[user@]host[:port][/database]`.
-struct Target {
-    user: Option<String>,
-    host: String,
-    port: u16,
-    database: Option<String>,
-}
-
-/// Parses a database target; a password in the URL is refused (it would
-/// show in `ps`), and no error repeats what came after the user name.
-fn parse_target(target: &str, scheme: &str, default_port: u16) -> Result<Target> {
-    let rest = target
-        .strip_prefix(scheme)
-        .and_then(|r| r.strip_prefix("://"))
-        .with_context(|| format!("--target must start with {scheme}://"))?;
-    let (rest, database) = match rest.split_once('/') {
-        Some((r, db)) => (r, (!db.is_empty()).then(|| db.to_string())),
-        None => (rest, None),
-    };
-    let (user, hostport) = match rest.rsplit_once('@') {
-        Some((user, hp)) => (Some(user), hp),
-        None => (None, rest),
-    };
-    if user.is_some_and(|u| u.contains(':')) {
-        bail!("--target must not carry a password (it would show in `ps`); use --password-file");
-    }
-    let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .with_context(|| format!("--target port {p:?} is not a port number"))?,
-        ),
-        None => (hostport, default_port),
-    };
-    if host.is_empty() {
-        bail!("--target has no host");
-    }
-    Ok(Target {
-        user: user.map(str::to_string),
-        host: host.to_string(),
-        port,
-        database,
-    })
-}
-
 /// The kind's settings from the file (or defaults) with the flags applied.
 fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
-    let target = args.target.as_deref();
+    let flags = args.flags();
     let mut kind = KindConfig::default();
-    let ca = args.tls_ca_file.clone();
-    if ca.is_some() && !matches!(args.kind, Kind::Mysql | Kind::Postgres | Kind::Redis) {
-        bail!(
-            "--tls-ca-file applies to mysql, postgres and redis; \
-             for http and tcp set tls.ca_file in the config's adapt: section"
-        );
-    }
-    if args.role.is_some() && !matches!(args.kind, Kind::Mysql) {
-        bail!("--role applies to mysql only");
-    }
     match args.kind {
         Kind::Mysql => {
             let mut c = file.mysql.clone().unwrap_or_default();
-            if let Some(t) = target {
-                let t = parse_target(t, "mysql", 3306)?;
-                (c.host, c.port) = (t.host, t.port);
-                if let Some(u) = t.user {
-                    c.user = u;
-                }
-            }
-            if let Some(p) = &args.password_file {
-                c.password_file = Some(p.clone());
-                c.password_env = None;
-            }
-            if let Some(l) = args.max_replica_lag {
-                c.max_replica_lag = l;
-            }
-            if let Some(t) = args.timeout {
-                c.timeout = t;
-            }
-            if let Some(r) = args.role {
-                c.role = r;
-            }
-            if ca.is_some() {
-                c.tls = Some(with_ca(c.tls.take(), ca));
-            }
+            c.apply_flags(&flags)?;
             kind.mysql = Some(c);
         }
         Kind::Http => {
             let mut c = file.http.clone().unwrap_or_default();
-            if let Some(t) = target {
-                c.url = t.to_string();
-            }
-            if let Some(t) = args.timeout {
-                c.timeout = t;
-            }
+            c.apply_flags(&flags)?;
             kind.http = Some(c);
         }
         Kind::Tcp => {
             let mut c = file.tcp.clone().unwrap_or_default();
-            if let Some(t) = target {
-                let (host, port) = t
-                    .rsplit_once(':')
-                    .with_context(|| format!("--target {t:?}: want host:port"))?;
-                c.host = host.to_string();
-                c.port = port
-                    .parse()
-                    .with_context(|| format!("--target port {port:?} is not a port number"))?;
-            }
-            if let Some(t) = args.timeout {
-                c.timeout = t;
-            }
+            c.apply_flags(&flags)?;
             kind.tcp = Some(c);
         }
         Kind::Dns => {
             let mut c = file.dns.clone().unwrap_or_default();
-            if let Some(t) = target {
-                c.server = t.to_string();
-            }
-            if let Some(n) = &args.name {
-                c.name = n.clone();
-            }
-            if let Some(t) = args.timeout {
-                c.timeout = t;
-            }
+            c.apply_flags(&flags)?;
             kind.dns = Some(c);
         }
         Kind::Postgres => {
             let mut c = file.postgres.clone().unwrap_or_default();
-            if let Some(t) = target {
-                let t = parse_target(t, "postgres", 5432)?;
-                (c.host, c.port) = (t.host, t.port);
-                if let Some(u) = t.user {
-                    c.user = u;
-                }
-                if let Some(db) = t.database {
-                    c.database = db;
-                }
-            }
-            if let Some(p) = &args.password_file {
-                c.password_file = Some(p.clone());
-                c.password_env = None;
-            }
-            if let Some(l) = args.max_replica_lag {
-                c.max_replica_lag = l;
-            }
-            if let Some(t) = args.timeout {
-                c.timeout = t;
-            }
-            if ca.is_some() {
-                c.tls = Some(with_ca(c.tls.take(), ca));
-            }
+            c.apply_flags(&flags)?;
             kind.postgres = Some(c);
         }
         Kind::Redis => {
             let mut c = file.redis.clone().unwrap_or_default();
-            let mut tls_on = ca.is_some();
-            if let Some(t) = target {
-                // `rediss://` is how Redis clients spell TLS.
-                let scheme = if t.starts_with("rediss://") {
-                    tls_on = true;
-                    "rediss"
-                } else {
-                    "redis"
-                };
-                let t = parse_target(t, scheme, 6379)?;
-                (c.host, c.port, c.user) = (t.host, t.port, t.user);
-            }
-            if let Some(p) = &args.password_file {
-                c.password_file = Some(p.clone());
-                c.password_env = None;
-            }
-            if let Some(t) = args.timeout {
-                c.timeout = t;
-            }
-            if tls_on {
-                c.tls = Some(with_ca(c.tls.take(), ca));
-            }
+            c.apply_flags(&flags)?;
             kind.redis = Some(c);
         }
     }
     Ok(kind)
-}
-
-/// The config's `tls:` block (or a default one, since the flag turns TLS
-/// on) with `--tls-ca-file`, when given, as its CA; the block's switches stay.
-fn with_ca(tls: Option<TlsSettings>, ca: Option<PathBuf>) -> TlsSettings {
-    let mut tls = tls.unwrap_or_default();
-    if ca.is_some() {
-        tls.ca_file = ca;
-    }
-    tls
 }
 
 /// Runs the sidecar until SIGINT/SIGTERM.
@@ -421,6 +280,7 @@ fn metrics_router(latest: Arc<RwLock<Option<Report>>>, registry: prometheus::Reg
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sextant_tls::TlsSettings;
 
     fn args(kind: Kind, target: &str, ca: Option<&str>) -> AdaptArgs {
         AdaptArgs {
@@ -554,32 +414,5 @@ mod tests {
         .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(err.starts_with("--tls-ca-file applies to mysql"), "{err}");
-    }
-
-    #[test]
-    fn parses_targets() {
-        let t = parse_target("mysql://monitor@db.local:3307", "mysql", 3306).expect("valid");
-        assert_eq!(
-            (t.user.as_deref(), t.host.as_str(), t.port),
-            (Some("monitor"), "db.local", 3307)
-        );
-        let t = parse_target("postgres://10.0.0.1/orders", "postgres", 5432).expect("valid");
-        assert_eq!(
-            (t.user, t.host.as_str(), t.port, t.database.as_deref()),
-            (None, "10.0.0.1", 5432, Some("orders"))
-        );
-        let bad = [
-            ("mysql://u:secret@h:1", "mysql"),
-            ("postgres://h", "mysql"),
-            ("mysql://u@", "mysql"),
-            ("mysql://h:port", "mysql"),
-        ];
-        for (t, scheme) in bad {
-            let err = parse_target(t, scheme, 1)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(!err.is_empty() && !err.contains("secret"), "{t}: {err}");
-        }
     }
 }

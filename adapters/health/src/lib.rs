@@ -22,6 +22,8 @@
 //!   expiry, judged in one place, `expiry`) and name servers, in the
 //!   blackbox exporter's manner.
 //! * [`kind`] — one config block and one runnable value for any kind.
+//! * [`sidecar`] — the sidecar's flags, which each kind's config applies
+//!   to itself, and the database `--target` URLs.
 //! * [`probe`] — checks on a schedule, results cached for probe endpoints.
 //!
 //! A check never binds a socket, never panics on what the target answers and
@@ -37,6 +39,7 @@ pub mod probe;
 pub mod redis;
 pub mod report;
 pub mod secret;
+pub mod sidecar;
 pub mod tcp;
 pub mod verdict;
 

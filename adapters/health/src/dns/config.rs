@@ -7,6 +7,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use super::wire::RecordType;
+use crate::sidecar::{FlagError, SidecarFlags};
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,24 @@ impl Default for DnsConfig {
 }
 
 impl DnsConfig {
+    /// The sidecar's flags over these settings: `--target` is the server's
+    /// `ip:port`, `--name` the name to resolve, `--timeout` the budget;
+    /// `--tls-ca-file` and `--role` are refused.
+    pub fn apply_flags(&mut self, flags: &SidecarFlags) -> Result<(), FlagError> {
+        flags.refuse_tls_ca_file()?;
+        flags.refuse_role()?;
+        if let Some(server) = &flags.target {
+            self.server.clone_from(server);
+        }
+        if let Some(name) = &flags.name {
+            self.name.clone_from(name);
+        }
+        if let Some(t) = flags.timeout {
+            self.timeout = t;
+        }
+        Ok(())
+    }
+
     /// The target of reports: `dns://server/name?type=A`.
     pub fn target(&self) -> String {
         let kind = super::wire::type_name(self.record_type.code());

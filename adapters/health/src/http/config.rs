@@ -10,6 +10,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::sidecar::{FlagError, SidecarFlags};
 pub use sextant_tls::TlsOptions;
 
 /// Why a check could not be built from its config.
@@ -86,6 +87,21 @@ pub(crate) struct Prepared {
 }
 
 impl HttpConfig {
+    /// The sidecar's flags over these settings: `--target` is the URL,
+    /// `--timeout` the budget; `--tls-ca-file` and `--role` are refused
+    /// (an https check's CA is `tls.ca_file` in the config file).
+    pub fn apply_flags(&mut self, flags: &SidecarFlags) -> Result<(), FlagError> {
+        flags.refuse_tls_ca_file()?;
+        flags.refuse_role()?;
+        if let Some(url) = &flags.target {
+            self.url.clone_from(url);
+        }
+        if let Some(t) = flags.timeout {
+            self.timeout = t;
+        }
+        Ok(())
+    }
+
     /// The target of reports: the URL without user info or query string.
     pub fn target(&self) -> String {
         match self.url.parse::<Uri>() {

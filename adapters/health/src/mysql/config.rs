@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 pub use crate::secret::Secret;
 use crate::secret::{PasswordSource, SecretError};
+use crate::sidecar::{FlagError, SidecarFlags};
 
 /// Why a check could not be built from its config.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +147,7 @@ impl Default for MysqlConfig {
     fn default() -> Self {
         MysqlConfig {
             host: "127.0.0.1".to_string(),
-            port: 3306,
+            port: Self::DEFAULT_PORT,
             socket: None,
             user: "sextant".to_string(),
             password_file: None,
@@ -179,6 +180,33 @@ impl fmt::Debug for MysqlConfig {
 }
 
 impl MysqlConfig {
+    /// The server's port when neither `port:` nor `--target` names one.
+    pub const DEFAULT_PORT: u16 = 3306;
+
+    /// The sidecar's flags over these settings: `--target
+    /// mysql://user@host[:port]`, `--password-file`, `--tls-ca-file` (turns
+    /// TLS on), `--max-replica-lag`, `--timeout` and `--role`.
+    pub fn apply_flags(&mut self, flags: &SidecarFlags) -> Result<(), FlagError> {
+        if let Some(t) = flags.db_target("mysql", Self::DEFAULT_PORT)? {
+            (self.host, self.port) = (t.host, t.port);
+            if let Some(user) = t.user {
+                self.user = user;
+            }
+        }
+        flags.apply_password_file(&mut self.password_file, &mut self.password_env);
+        if let Some(lag) = flags.max_replica_lag {
+            self.max_replica_lag = lag;
+        }
+        if let Some(t) = flags.timeout {
+            self.timeout = t;
+        }
+        if let Some(role) = flags.role {
+            self.role = role;
+        }
+        flags.apply_tls_ca_file(&mut self.tls);
+        Ok(())
+    }
+
     /// What the check reports as its target: `mysql://user@host:port` or
     /// `mysql://user@unix:/path`; never a password.
     pub fn target(&self) -> String {

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 pub use crate::secret::Secret;
 use crate::secret::{PasswordSource, SecretError};
+use crate::sidecar::{FlagError, SidecarFlags};
 pub use sextant_tls::TlsSettings;
 use sextant_tls::TlsSetupError;
 
@@ -78,7 +79,7 @@ impl Default for PostgresConfig {
     fn default() -> Self {
         PostgresConfig {
             host: "127.0.0.1".to_string(),
-            port: 5432,
+            port: Self::DEFAULT_PORT,
             socket_dir: None,
             user: "sextant".to_string(),
             database: "postgres".to_string(),
@@ -107,6 +108,35 @@ impl fmt::Debug for PostgresConfig {
 }
 
 impl PostgresConfig {
+    /// The server's port when neither `port:` nor `--target` names one.
+    pub const DEFAULT_PORT: u16 = 5432;
+
+    /// The sidecar's flags over these settings: `--target
+    /// postgres://user@host[:port][/database]`, `--password-file`,
+    /// `--tls-ca-file` (turns TLS on), `--max-replica-lag` and `--timeout`;
+    /// `--role` is refused.
+    pub fn apply_flags(&mut self, flags: &SidecarFlags) -> Result<(), FlagError> {
+        flags.refuse_role()?;
+        if let Some(t) = flags.db_target("postgres", Self::DEFAULT_PORT)? {
+            (self.host, self.port) = (t.host, t.port);
+            if let Some(user) = t.user {
+                self.user = user;
+            }
+            if let Some(db) = t.database {
+                self.database = db;
+            }
+        }
+        flags.apply_password_file(&mut self.password_file, &mut self.password_env);
+        if let Some(lag) = flags.max_replica_lag {
+            self.max_replica_lag = lag;
+        }
+        if let Some(t) = flags.timeout {
+            self.timeout = t;
+        }
+        flags.apply_tls_ca_file(&mut self.tls);
+        Ok(())
+    }
+
     /// What the check reports as its target:
     /// `postgresql://user@host:port/db` or `postgresql://user@unix:/dir:port/db`;
     /// never a password.

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 pub use crate::secret::Secret;
 use crate::secret::{PasswordSource, SecretError};
+use crate::sidecar::{DbTarget, FlagError, SidecarFlags};
 pub use sextant_tls::TlsSettings;
 use sextant_tls::TlsSetupError;
 
@@ -65,7 +66,7 @@ impl Default for RedisConfig {
     fn default() -> Self {
         RedisConfig {
             host: "127.0.0.1".to_string(),
-            port: 6379,
+            port: Self::DEFAULT_PORT,
             user: None,
             password_file: None,
             password_env: None,
@@ -90,6 +91,32 @@ impl fmt::Debug for RedisConfig {
 }
 
 impl RedisConfig {
+    /// The server's port when neither `port:` nor `--target` names one.
+    pub const DEFAULT_PORT: u16 = 6379;
+
+    /// The sidecar's flags over these settings: `--target
+    /// redis://[user@]host[:port]` (`rediss://` turns TLS on, as Redis
+    /// clients spell it), `--password-file`, `--tls-ca-file` (turns TLS on)
+    /// and `--timeout`; `--role` is refused.
+    pub fn apply_flags(&mut self, flags: &SidecarFlags) -> Result<(), FlagError> {
+        flags.refuse_role()?;
+        if let Some(target) = flags.target.as_deref() {
+            let tls = target.starts_with("rediss://");
+            let scheme = if tls { "rediss" } else { "redis" };
+            let t = DbTarget::parse(target, scheme, Self::DEFAULT_PORT)?;
+            (self.host, self.port, self.user) = (t.host, t.port, t.user);
+            if tls {
+                self.tls.get_or_insert_default();
+            }
+        }
+        flags.apply_password_file(&mut self.password_file, &mut self.password_env);
+        if let Some(t) = flags.timeout {
+            self.timeout = t;
+        }
+        flags.apply_tls_ca_file(&mut self.tls);
+        Ok(())
+    }
+
     /// What the check reports as its target: `redis://[user@]host:port`,
     /// or `rediss://…` over TLS (the scheme Redis clients use for it);
     /// never a password.

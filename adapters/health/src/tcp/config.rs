@@ -5,6 +5,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::sidecar::{self, FlagError, SidecarFlags};
 pub use sextant_tls::TlsOptions;
 
 /// Why a check could not be built from its config.
@@ -62,6 +63,21 @@ impl Default for TcpConfig {
 }
 
 impl TcpConfig {
+    /// The sidecar's flags over these settings: `--target host:port`,
+    /// `--timeout`; `--tls-ca-file` and `--role` are refused (a TLS port's
+    /// CA is `tls.ca_file` in the config file).
+    pub fn apply_flags(&mut self, flags: &SidecarFlags) -> Result<(), FlagError> {
+        flags.refuse_tls_ca_file()?;
+        flags.refuse_role()?;
+        if let Some(target) = &flags.target {
+            (self.host, self.port) = sidecar::host_port(target)?;
+        }
+        if let Some(t) = flags.timeout {
+            self.timeout = t;
+        }
+        Ok(())
+    }
+
     /// The target of reports, `tcp://host:port` (`tls://` with TLS).
     pub fn target(&self) -> String {
         let scheme = if self.tls.is_some() { "tls" } else { "tcp" };
