@@ -2,7 +2,13 @@
 //! on its own schedule and serves Kubernetes-style probes over the cached
 //! verdict plus a Prometheus `/metrics` of the latest report, so any app's
 //! database is judged the same way, in depth, without an agent.
+//!
+//! Only the command line and the serving live here: the kinds, their
+//! blocks in the `adapt:` section and what each flag means for each kind
+//! (default ports, database `--target` URLs, `rediss://`, refused flags)
+//! are `sextant-health`'s (`kind`, `sidecar`).
 
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -11,47 +17,26 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use clap::{Args, ValueEnum};
-use serde::Deserialize;
+use clap::Args;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use sextant_config::duration;
 use sextant_config::listener::ListenerSecurity;
-use sextant_health::dns::DnsConfig;
-use sextant_health::http::HttpConfig;
-use sextant_health::kind::KindConfig;
-use sextant_health::mysql::{ExpectedRole, MysqlConfig};
-use sextant_health::postgres::PostgresConfig;
+use sextant_health::kind::{KindName, KindSet, keys_with_kinds};
+use sextant_health::mysql::ExpectedRole;
 use sextant_health::probe::{ProbeCache, run_check};
-use sextant_health::redis::RedisConfig;
 use sextant_health::sidecar::SidecarFlags;
-use sextant_health::tcp::TcpConfig;
 use sextant_health::{Report, report_to_otlp};
 use tokio::sync::watch;
 
 use crate::security::Security;
 use crate::serve::{self, serve};
 
-/// The kinds of check a sidecar can run.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Kind {
-    /// MySQL or MariaDB.
-    Mysql,
-    /// An HTTP(S) endpoint.
-    Http,
-    /// A TCP (or TLS) port.
-    Tcp,
-    /// A DNS server answering for a name.
-    Dns,
-    /// PostgreSQL.
-    Postgres,
-    /// Redis.
-    Redis,
-}
-
 /// Flags of `sextant adapt`; they override the `adapt:` section of `--config`.
 #[derive(Args)]
 pub struct AdaptArgs {
     /// What to check.
-    #[arg(value_enum)]
-    kind: Kind,
+    #[arg(value_parser = kind_parser())]
+    kind: KindName,
     /// What to check: `mysql://user@host:port`, `postgres://user@host:port/db`,
     /// `redis://[user@]host:port` (`rediss://` for TLS) — no password here:
     /// use --password-file —, an `http(s)://` URL, `host:port` for tcp, or
@@ -90,6 +75,17 @@ pub struct AdaptArgs {
     role: Option<ExpectedRole>,
 }
 
+/// `<kind>`'s parser: the registry's names, each with its few words in `--help`.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = KindName> {
+    use clap::builder::{PossibleValue, TypedValueParser};
+    clap::builder::PossibleValuesParser::new(
+        KindName::ALL
+            .iter()
+            .map(|k| PossibleValue::new(k.as_str()).help(k.about())),
+    )
+    .try_map(|s| s.parse::<KindName>())
+}
+
 /// `--role`'s parser: the config's names, listed in `--help`.
 fn role_parser() -> impl clap::builder::TypedValueParser<Value = ExpectedRole> {
     use clap::builder::TypedValueParser;
@@ -117,29 +113,19 @@ impl AdaptArgs {
     }
 }
 
-/// The `adapt:` section of the config file.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The `adapt:` section of the config file: the listener, the schedule,
+/// and a block for each kind the sidecar may be asked to run, flat beside
+/// them (`{listen, interval, security, mysql: {…}, http: {…}}`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdaptConfig {
     /// Where probes and /metrics are served (9104 is mysqld_exporter's port).
     pub listen: String,
     /// How often the check runs.
-    #[serde(with = "sextant_config::duration")]
     pub interval: Duration,
     /// TLS and bearer-token auth for the listener (probes stay open).
     pub security: ListenerSecurity,
-    /// The MySQL/MariaDB check's settings.
-    pub mysql: Option<MysqlConfig>,
-    /// The HTTP check's settings.
-    pub http: Option<HttpConfig>,
-    /// The TCP check's settings.
-    pub tcp: Option<TcpConfig>,
-    /// The DNS check's settings.
-    pub dns: Option<DnsConfig>,
-    /// The PostgreSQL check's settings.
-    pub postgres: Option<PostgresConfig>,
-    /// The Redis check's settings.
-    pub redis: Option<RedisConfig>,
+    /// The kinds' settings; the command line picks one.
+    pub kinds: KindSet,
 }
 
 impl Default for AdaptConfig {
@@ -148,58 +134,64 @@ impl Default for AdaptConfig {
             listen: "127.0.0.1:9104".to_string(),
             interval: Duration::from_secs(15),
             security: ListenerSecurity::default(),
-            mysql: None,
-            http: None,
-            tcp: None,
-            dns: None,
-            postgres: None,
-            redis: None,
+            kinds: KindSet::default(),
         }
     }
 }
 
-/// The kind's settings from the file (or defaults) with the flags applied.
-fn kind_config(args: &AdaptArgs, file: &AdaptConfig) -> Result<KindConfig> {
-    let flags = args.flags();
-    let mut kind = KindConfig::default();
-    match args.kind {
-        Kind::Mysql => {
-            let mut c = file.mysql.clone().unwrap_or_default();
-            c.apply_flags(&flags)?;
-            kind.mysql = Some(c);
-        }
-        Kind::Http => {
-            let mut c = file.http.clone().unwrap_or_default();
-            c.apply_flags(&flags)?;
-            kind.http = Some(c);
-        }
-        Kind::Tcp => {
-            let mut c = file.tcp.clone().unwrap_or_default();
-            c.apply_flags(&flags)?;
-            kind.tcp = Some(c);
-        }
-        Kind::Dns => {
-            let mut c = file.dns.clone().unwrap_or_default();
-            c.apply_flags(&flags)?;
-            kind.dns = Some(c);
-        }
-        Kind::Postgres => {
-            let mut c = file.postgres.clone().unwrap_or_default();
-            c.apply_flags(&flags)?;
-            kind.postgres = Some(c);
-        }
-        Kind::Redis => {
-            let mut c = file.redis.clone().unwrap_or_default();
-            c.apply_flags(&flags)?;
-            kind.redis = Some(c);
-        }
+/// The section's keys: its own, then every kind's.
+static KEYS: [&str; 3 + KindName::COUNT] = keys_with_kinds(["listen", "interval", "security"]);
+
+/// Reads the section by hand, so the kinds' blocks sit beside its own keys
+/// while unknown keys, and errors inside a block, keep their line and
+/// column (serde's `flatten` would lose them). Absent keys keep their defaults.
+struct AdaptVisitor;
+
+impl<'de> Visitor<'de> for AdaptVisitor {
+    type Value = AdaptConfig;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the adapt: section")
     }
-    Ok(kind)
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AdaptConfig, A::Error> {
+        let (mut listen, mut interval, mut security) = (None, None, None);
+        let mut kinds = KindSet::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "listen" if listen.is_some() => return Err(de::Error::duplicate_field("listen")),
+                "listen" => listen = Some(map.next_value()?),
+                "interval" if interval.is_some() => {
+                    return Err(de::Error::duplicate_field("interval"));
+                }
+                "interval" => interval = Some(map.next_value::<duration::Value>()?.0),
+                "security" if security.is_some() => {
+                    return Err(de::Error::duplicate_field("security"));
+                }
+                "security" => security = Some(map.next_value()?),
+                _ if kinds.next_value(&key, &mut map)? => {}
+                _ => return Err(de::Error::unknown_field(&key, &KEYS)),
+            }
+        }
+        let defaults = AdaptConfig::default();
+        Ok(AdaptConfig {
+            listen: listen.unwrap_or(defaults.listen),
+            interval: interval.unwrap_or(defaults.interval),
+            security: security.unwrap_or(defaults.security),
+            kinds,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for AdaptConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_struct("AdaptConfig", &KEYS, AdaptVisitor)
+    }
 }
 
 /// Runs the sidecar until SIGINT/SIGTERM.
 pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
-    let kind = kind_config(&args, &file)?;
+    let kind = file.kinds.sidecar(args.kind, &args.flags())?;
     let mut cfg = file;
     if let Some(l) = args.listen {
         cfg.listen = l;
@@ -208,10 +200,9 @@ pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
         cfg.interval = i;
     }
     let check = Arc::new(kind.build().map_err(|e| anyhow::anyhow!("adapt: {e}"))?);
-    let name = format!("{:?}", args.kind).to_ascii_lowercase();
+    let name = args.kind.as_str().to_string();
     // Three missed runs (or one run stuck past its timeout twice) make the result stale.
-    let cache =
-        ProbeCache::new(cfg.interval * 3 + kind.timeout().unwrap_or(Duration::from_secs(5)) * 2);
+    let cache = ProbeCache::new(cfg.interval * 3 + kind.timeout() * 2);
     let latest: Arc<RwLock<Option<Report>>> = Arc::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let registry = prometheus::Registry::new();
@@ -280,49 +271,7 @@ fn metrics_router(latest: Arc<RwLock<Option<Report>>>, registry: prometheus::Reg
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sextant_tls::TlsSettings;
-
-    fn args(kind: Kind, target: &str, ca: Option<&str>) -> AdaptArgs {
-        AdaptArgs {
-            kind,
-            target: Some(target.to_string()),
-            name: None,
-            password_file: None,
-            tls_ca_file: ca.map(PathBuf::from),
-            listen: None,
-            config: None,
-            interval: None,
-            max_replica_lag: None,
-            timeout: None,
-            role: None,
-        }
-    }
-
-    #[test]
-    fn role_flag_overrides_the_file_for_mysql_only() {
-        let mut file = AdaptConfig::default();
-        let k = kind_config(&args(Kind::Mysql, "mysql://m@db", None), &file).expect("mysql");
-        assert_eq!(k.mysql.map(|c| c.role), Some(ExpectedRole::Auto));
-
-        file.mysql = Some(MysqlConfig {
-            role: ExpectedRole::Replica,
-            ..MysqlConfig::default()
-        });
-        let k = kind_config(&args(Kind::Mysql, "mysql://m@db", None), &file).expect("mysql");
-        assert_eq!(k.mysql.map(|c| c.role), Some(ExpectedRole::Replica));
-        let mut a = args(Kind::Mysql, "mysql://m@db", None);
-        a.role = Some(ExpectedRole::Primary);
-        let k = kind_config(&a, &file).expect("mysql");
-        assert_eq!(k.mysql.map(|c| c.role), Some(ExpectedRole::Primary));
-
-        let mut a = args(Kind::Postgres, "postgres://m@db", None);
-        a.role = Some(ExpectedRole::Primary);
-        let err = kind_config(&a, &file)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert_eq!(err, "--role applies to mysql only");
-    }
+    use sextant_health::kind::KindConfig;
 
     #[test]
     fn role_flag_and_key_take_the_three_names() {
@@ -348,7 +297,11 @@ mod tests {
         );
 
         let cfg = crate::config::parse("adapt:\n  mysql:\n    role: primary\n").expect("valid");
-        assert_eq!(cfg.adapt.mysql.map(|c| c.role), Some(ExpectedRole::Primary));
+        let role = match cfg.adapt.kinds.get(KindName::Mysql) {
+            Some(KindConfig::Mysql(c)) => Some(c.role),
+            _ => None,
+        };
+        assert_eq!(role, Some(ExpectedRole::Primary));
         let err = crate::config::parse("adapt:\n  mysql:\n    role: master\n")
             .expect_err("master is not a role");
         assert!(
@@ -357,62 +310,5 @@ mod tests {
                     .contains(r#"role: "master" is not a role; expected auto, primary or replica"#),
             "{err}"
         );
-    }
-
-    #[test]
-    fn tls_ca_file_turns_tls_on_for_the_databases() {
-        let mut file = AdaptConfig::default();
-        let k = kind_config(
-            &args(Kind::Mysql, "mysql://m@db:3306", Some("/ca.pem")),
-            &file,
-        )
-        .expect("mysql");
-        let tls = k.mysql.and_then(|c| c.tls).expect("mysql tls on");
-        assert_eq!(tls.ca_file, Some(PathBuf::from("/ca.pem")));
-
-        // The flag sets the CA; the file's switches stay.
-        file.postgres = Some(PostgresConfig {
-            tls: Some(TlsSettings {
-                skip_domain_validation: true,
-                ..Default::default()
-            }),
-            ..PostgresConfig::default()
-        });
-        let k = kind_config(
-            &args(Kind::Postgres, "postgres://m@db/orders", Some("/ca.pem")),
-            &file,
-        )
-        .expect("postgres");
-        let tls = k.postgres.and_then(|c| c.tls).expect("postgres tls on");
-        assert_eq!(tls.ca_file, Some(PathBuf::from("/ca.pem")));
-        assert!(tls.skip_domain_validation);
-        let k = kind_config(&args(Kind::Postgres, "postgres://m@db", None), &file)
-            .expect("postgres from the file");
-        assert!(k.postgres.is_some_and(|c| c.tls.is_some()));
-
-        let k = kind_config(&args(Kind::Redis, "redis://cache:6379", None), &file)
-            .expect("plain redis");
-        assert!(k.redis.is_some_and(|c| c.tls.is_none()));
-        let k =
-            kind_config(&args(Kind::Redis, "rediss://cache:6380", None), &file).expect("rediss");
-        let c = k.redis.expect("redis");
-        assert_eq!((c.port, c.tls.clone()), (6380, Some(Default::default())));
-        assert_eq!(c.target(), "rediss://cache:6380");
-        let k = kind_config(
-            &args(Kind::Redis, "redis://cache:6380", Some("/ca.pem")),
-            &file,
-        )
-        .expect("redis with a CA");
-        let tls = k.redis.and_then(|c| c.tls).expect("redis tls on");
-        assert_eq!(tls.ca_file, Some(PathBuf::from("/ca.pem")));
-
-        let err = kind_config(
-            &args(Kind::Http, "https://svc/healthz", Some("/ca.pem")),
-            &file,
-        )
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
-        assert!(err.starts_with("--tls-ca-file applies to mysql"), "{err}");
     }
 }

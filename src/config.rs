@@ -8,11 +8,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use sextant_agent::AgentConfig;
-
-use sextant_health::kind::KindConfig;
+use sextant_collector::CollectorConfig;
 
 use crate::adapt::AdaptConfig;
-use sextant_collector::CollectorConfig;
 
 /// Longest config file read; a config is never megabytes.
 const MAX_CONFIG_BYTES: u64 = 4 << 20;
@@ -89,34 +87,7 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
         }
     }
     // The sidecar's file may hold settings for several kinds; each must build.
-    let a = &cfg.adapt;
-    let kinds = [
-        KindConfig {
-            mysql: a.mysql.clone(),
-            ..KindConfig::default()
-        },
-        KindConfig {
-            http: a.http.clone(),
-            ..KindConfig::default()
-        },
-        KindConfig {
-            tcp: a.tcp.clone(),
-            ..KindConfig::default()
-        },
-        KindConfig {
-            dns: a.dns.clone(),
-            ..KindConfig::default()
-        },
-        KindConfig {
-            postgres: a.postgres.clone(),
-            ..KindConfig::default()
-        },
-        KindConfig {
-            redis: a.redis.clone(),
-            ..KindConfig::default()
-        },
-    ];
-    for kind in kinds.iter().filter(|k| !k.is_empty()) {
+    for kind in cfg.adapt.kinds.iter() {
         kind.build().map(|_| ()).map_err(|e| format!("adapt.{e}"))?;
     }
     let l = &cfg.collector.limits;
@@ -176,6 +147,97 @@ mod tests {
                 "{text:?} gave {err}"
             );
             assert!(err.contains(line), "{text:?} gave {err} (want {line})");
+        }
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let cfg = parse(include_str!("../examples/sextant.yaml")).expect("examples/sextant.yaml");
+        assert!(cfg.agent.checks.is_empty() && cfg.adapt.kinds.is_empty());
+        // Its commented-out checks, uncommented, parse too (building them
+        // would read their password files).
+        let text = include_str!("../examples/sextant.yaml");
+        let (head, tail) = text.split_at(text.find("  checks: []").expect("checks"));
+        let mut checks = String::from("  checks:\n");
+        let mut rest = Vec::new();
+        for line in tail.lines().skip(1) {
+            match line.strip_prefix("  #") {
+                Some(l) if !l.trim_start().starts_with('#') => {
+                    checks.push_str(&format!("  {}\n", l.split(" # ").next().unwrap_or(l)))
+                }
+                Some(_) => {}
+                None => rest.push(line),
+            }
+        }
+        let cfg: FileConfig =
+            serde_saphyr::from_str(&format!("{head}{checks}{}\n", rest.join("\n")))
+                .expect("with checks");
+        let names: Vec<&str> = cfg.agent.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["orders-db", "sessions-db", "cache", "api"]);
+    }
+
+    #[test]
+    fn checks_and_the_adapt_section_keep_their_keys_and_positions() {
+        use sextant_health::kind::KindName;
+        let cfg = parse(
+            "agent:\n  checks:\n    - name: db\n      interval: 5s\n      mysql: {host: db}\n\
+             adapt:\n  listen: 127.0.0.1:9999\n  interval: 3s\n  mysql:\n    role: replica\n  http:\n    url: \"http://svc/healthz\"\n",
+        )
+        .expect("valid");
+        assert_eq!(cfg.agent.checks[0].kind.kind(), KindName::Mysql);
+        assert_eq!(
+            (cfg.adapt.listen.as_str(), cfg.adapt.interval.as_secs()),
+            ("127.0.0.1:9999", 3)
+        );
+        let kinds: Vec<KindName> = cfg.adapt.kinds.iter().map(|k| k.kind()).collect();
+        assert_eq!(kinds, [KindName::Mysql, KindName::Http]);
+        assert_eq!(
+            parse("adapt: {}\n").map(|c| c.adapt),
+            Ok(AdaptConfig::default())
+        );
+
+        let cases: [(&str, &[&str]); 8] = [
+            (
+                "adapt:\n  mysql: {}\n  lisen: x\n",
+                &[
+                    "line 3 column 3",
+                    "unknown field `lisen`, expected one of listen, interval, security, mysql, postgres, redis, http, tcp, dns",
+                ],
+            ),
+            ("adapt:\n  mysql:\n    port: -1\n", &["line 3 column 11"]),
+            (
+                "adapt:\n  redis:\n    password: x\n",
+                &["line 3 column 5", "unknown field `password`"],
+            ),
+            (
+                "adapt:\n  interval: soon\n",
+                &["line 2 column 13", "duration"],
+            ),
+            (
+                "adapt:\n  mysql:\n    lock_wait_timeout: 10ms\n",
+                &["adapt.mysql: invalid mysql check config: lock_wait_timeout must be at least 1s"],
+            ),
+            (
+                "agent:\n  checks:\n    - name: db\n      mysql: {}\n      tcp: {port: 1}\n",
+                &[
+                    "line 3 column 7",
+                    "set exactly one of mysql, postgres, redis, http, tcp, dns (found mysql, tcp)",
+                ],
+            ),
+            (
+                "agent:\n  checks:\n    - name: db\n      tcp: {port: 0}\n",
+                &["agent.checks[0]: db: tcp: invalid tcp check config"],
+            ),
+            (
+                "agent:\n  checks:\n    - name: db\n      mysql: {}\n    - name: db\n      redis: {}\n",
+                &["agent.checks[1]: a check named \"db\" already exists"],
+            ),
+        ];
+        for (text, parts) in cases {
+            let err = parse(text).expect_err(text);
+            for part in parts {
+                assert!(err.contains(part), "{text:?}: {err} lacks {part}");
+            }
         }
     }
 }

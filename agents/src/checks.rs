@@ -2,44 +2,29 @@
 //! schedule, its report is shipped as OTLP metrics through the export path,
 //! and every verdict change is logged (and so shipped as a log record).
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use serde::Deserialize;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use sextant_config::duration;
 use sextant_export::Exporter;
-use sextant_health::dns::DnsConfig;
-use sextant_health::http::HttpConfig;
-use sextant_health::kind::KindConfig;
-use sextant_health::mysql::MysqlConfig;
-use sextant_health::postgres::PostgresConfig;
+use sextant_health::kind::{KindConfig, KindName, KindSet, keys_with_kinds};
 use sextant_health::probe::{ProbeCache, run_check};
-use sextant_health::redis::RedisConfig;
 use sextant_health::report_to_otlp;
-use sextant_health::tcp::TcpConfig;
 use tokio::sync::watch;
 
-/// One configured check: a name, a schedule and exactly one kind.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One configured check: a name, a schedule and exactly one kind, written
+/// flat as `{name, interval, mysql: {…}}`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct CheckConfig {
     /// Unique name; the `check` attribute of its log lines.
     pub name: String,
     /// How often it runs.
-    #[serde(default = "default_interval", with = "sextant_config::duration")]
     pub interval: Duration,
-    /// A MySQL/MariaDB check.
-    pub mysql: Option<MysqlConfig>,
-    /// An HTTP(S) check.
-    pub http: Option<HttpConfig>,
-    /// A TCP/TLS check.
-    pub tcp: Option<TcpConfig>,
-    /// A DNS check.
-    pub dns: Option<DnsConfig>,
-    /// A PostgreSQL check.
-    pub postgres: Option<PostgresConfig>,
-    /// A Redis check.
-    pub redis: Option<RedisConfig>,
+    /// The kind and its settings.
+    pub kind: KindConfig,
 }
 
 fn default_interval() -> Duration {
@@ -47,19 +32,7 @@ fn default_interval() -> Duration {
 }
 
 impl CheckConfig {
-    /// The kind-specific part.
-    fn kind(&self) -> KindConfig {
-        KindConfig {
-            mysql: self.mysql.clone(),
-            http: self.http.clone(),
-            tcp: self.tcp.clone(),
-            dns: self.dns.clone(),
-            postgres: self.postgres.clone(),
-            redis: self.redis.clone(),
-        }
-    }
-
-    /// Checks the entry names exactly one kind and that its settings are valid.
+    /// Checks the name, the schedule and the kind's settings.
     pub fn validate(&self) -> Result<(), String> {
         if self.name.is_empty() || self.name.len() > 128 {
             return Err("name: must be 1 to 128 characters".to_string());
@@ -67,10 +40,57 @@ impl CheckConfig {
         if self.interval.is_zero() {
             return Err(format!("{}: interval must be positive", self.name));
         }
-        self.kind()
+        self.kind
             .build()
             .map(|_| ())
             .map_err(|e| format!("{}: {e}", self.name))
+    }
+}
+
+/// An entry's keys: its own, then every kind's.
+static KEYS: [&str; 2 + KindName::COUNT] = keys_with_kinds(["name", "interval"]);
+
+/// Reads an entry by hand, so the kind's block sits beside `name` and
+/// `interval` while unknown keys, and errors inside the block, keep their
+/// line and column (serde's `flatten` would lose them).
+struct CheckVisitor;
+
+impl<'de> Visitor<'de> for CheckVisitor {
+    type Value = CheckConfig;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a check: name, interval and one of {}",
+            KindName::NAMES.join(", ")
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CheckConfig, A::Error> {
+        let (mut name, mut interval, mut kinds) = (None, None, KindSet::default());
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "name" if name.is_some() => return Err(de::Error::duplicate_field("name")),
+                "name" => name = Some(map.next_value::<String>()?),
+                "interval" if interval.is_some() => {
+                    return Err(de::Error::duplicate_field("interval"));
+                }
+                "interval" => interval = Some(map.next_value::<duration::Value>()?.0),
+                _ if kinds.next_value(&key, &mut map)? => {}
+                _ => return Err(de::Error::unknown_field(&key, &KEYS)),
+            }
+        }
+        Ok(CheckConfig {
+            name: name.ok_or_else(|| de::Error::missing_field("name"))?,
+            interval: interval.unwrap_or_else(default_interval),
+            kind: kinds.into_one()?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_struct("CheckConfig", &KEYS, CheckVisitor)
     }
 }
 
@@ -96,7 +116,7 @@ pub fn start(
     // agent); the cache still gives run_check its change detection.
     let cache = ProbeCache::new(Duration::from_secs(3600));
     for cfg in checks {
-        let check = cfg.kind().build().map_err(|reason| CheckError {
+        let check = cfg.kind.build().map_err(|reason| CheckError {
             name: cfg.name.clone(),
             reason,
         })?;
@@ -126,36 +146,4 @@ pub fn start(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validates_entries() {
-        let ok = CheckConfig {
-            name: "db".into(),
-            interval: Duration::from_secs(5),
-            mysql: Some(MysqlConfig::default()),
-            http: None,
-            tcp: None,
-            dns: None,
-            postgres: None,
-            redis: None,
-        };
-        assert!(ok.validate().is_ok());
-        let none = CheckConfig {
-            mysql: None,
-            ..ok.clone()
-        };
-        assert!(none.validate().is_err_and(|e| e.contains("exactly one")));
-        let zero = CheckConfig {
-            interval: Duration::ZERO,
-            ..ok.clone()
-        };
-        assert!(zero.validate().is_err());
-        let unnamed = CheckConfig {
-            name: String::new(),
-            ..ok
-        };
-        assert!(unnamed.validate().is_err());
-    }
-}
+mod tests;

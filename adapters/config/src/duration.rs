@@ -34,6 +34,18 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
     parse(&text).map_err(serde::de::Error::custom)
 }
 
+/// A duration read as [`deserialize`] reads it, for hand-written map
+/// visitors (`map.next_value::<duration::Value>()?.0`), where a
+/// `#[serde(with)]` attribute has no field to sit on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Value(pub Duration);
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize(d).map(Value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,8 @@
 //! DNS endpoint, a port) how it is doing and turn the answer into three verdicts and
 //! a set of metrics.
 //!
-//! Every kind of check has the same shape, so a new kind is one module:
+//! Every kind of check has the same shape, so a new kind is one module
+//! plus its line in [`kind`]'s registry:
 //!
 //! ```text
 //!   check (kind-specific I/O, bounded by a timeout)
@@ -21,9 +22,13 @@
 //! * [`http`], [`tcp`], [`dns`] — endpoints, ports (with TLS certificate
 //!   expiry, judged in one place, `expiry`) and name servers, in the
 //!   blackbox exporter's manner.
-//! * [`kind`] — one config block and one runnable value for any kind.
+//! * [`kind`] — the kinds, listed once: their names, one config block of
+//!   exactly one kind ([`kind::KindConfig`], a serde enum), several side by
+//!   side ([`kind::KindSet`]), and one runnable value for any kind.
 //! * [`sidecar`] — the sidecar's flags, which each kind's config applies
 //!   to itself, and the database `--target` URLs.
+//! * [`secret`] — passwords: the `password_file` / `password_env` source
+//!   every kind that logs in shares, and a redacted [`secret::Secret`].
 //! * [`probe`] — checks on a schedule, results cached for probe endpoints.
 //!
 //! A check never binds a socket, never panics on what the target answers and
