@@ -108,6 +108,33 @@ impl<'a> PasswordSource<'a> {
     }
 }
 
+/// A kind's config that takes its password from a [`PasswordSource`]: the
+/// kind says where its keys are and which of its errors wraps a password
+/// failure (so the error names the kind), and reading is written once here.
+pub trait WithPassword {
+    /// The kind's config error.
+    type Error: From<SecretError>;
+
+    /// Where the password comes from: `password_file` or `password_env`.
+    fn password(&self) -> PasswordSource<'_>;
+
+    /// Reads the password from its file or variable (`env` looks a
+    /// variable up; the real process environment in
+    /// [`resolve_password`](Self::resolve_password)).
+    fn resolve_password_with(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Secret>, Self::Error> {
+        self.password().resolve_with(env).map_err(Self::Error::from)
+    }
+
+    /// [`resolve_password_with`](Self::resolve_password_with) over the
+    /// process environment.
+    fn resolve_password(&self) -> Result<Option<Secret>, Self::Error> {
+        self.resolve_password_with(|name| std::env::var(name).ok())
+    }
+}
+
 /// Points a kind's password keys at `file` (the sidecar's
 /// `--password-file`): the file wins and the variable is dropped, so the
 /// flag never trips the "not both" rule.

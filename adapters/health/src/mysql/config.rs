@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::secret::Secret;
-use crate::secret::{PasswordSource, SecretError};
+use crate::secret::{PasswordSource, SecretError, WithPassword};
 use crate::sidecar::{FlagError, SidecarFlags};
 
 /// Why a check could not be built from its config.
@@ -24,7 +24,7 @@ pub enum MysqlError {
     InvalidConfig(String),
     /// The password could not be read.
     #[error("mysql password: {0}")]
-    Password(#[source] SecretError),
+    Password(#[from] SecretError),
 }
 
 pub use sextant_tls::TlsSettings;
@@ -255,31 +255,18 @@ impl MysqlConfig {
         Ok(())
     }
 
-    /// Where the password comes from: `password_file` or `password_env`.
-    pub fn password(&self) -> PasswordSource<'_> {
-        PasswordSource::new(self.password_file.as_deref(), self.password_env.as_deref())
-    }
-
-    /// Reads the password from its file or variable (`env` looks a variable
-    /// up; the real process environment in [`resolve_password`](Self::resolve_password)).
-    pub fn resolve_password_with(
-        &self,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Secret>, MysqlError> {
-        self.password()
-            .resolve_with(env)
-            .map_err(MysqlError::Password)
-    }
-
-    /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
-    pub fn resolve_password(&self) -> Result<Option<Secret>, MysqlError> {
-        self.password().resolve().map_err(MysqlError::Password)
-    }
-
     /// `lock_wait_timeout` in whole seconds, rounded up.
     pub fn lock_wait_timeout_secs(&self) -> u64 {
         let d = self.lock_wait_timeout;
         d.as_secs() + u64::from(d.subsec_nanos() > 0)
+    }
+}
+
+impl WithPassword for MysqlConfig {
+    type Error = MysqlError;
+
+    fn password(&self) -> PasswordSource<'_> {
+        PasswordSource::new(self.password_file.as_deref(), self.password_env.as_deref())
     }
 }
 

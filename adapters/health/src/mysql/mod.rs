@@ -47,6 +47,7 @@ pub use status::Flavour;
 use sextant_tls::Trusted;
 
 use crate::report::Report;
+use crate::secret::WithPassword;
 use crate::verdict::Verdict;
 use innodb::InnodbState;
 use judge::Snapshot;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::secret::Secret;
-use crate::secret::{PasswordSource, SecretError};
+use crate::secret::{PasswordSource, SecretError, WithPassword};
 use crate::sidecar::{FlagError, SidecarFlags};
 pub use sextant_tls::TlsSettings;
 use sextant_tls::TlsSetupError;
@@ -28,7 +28,7 @@ pub enum PostgresError {
     InvalidConfig(String),
     /// The password could not be read.
     #[error("postgres password: {0}")]
-    Password(#[source] SecretError),
+    Password(#[from] SecretError),
     /// The `tls:` block could not be turned into a TLS client (a CA file
     /// that cannot be read, a host that is no TLS server name).
     #[error("postgres tls: {0}")]
@@ -178,30 +178,17 @@ impl PostgresConfig {
         Ok(())
     }
 
-    /// Where the password comes from: `password_file` or `password_env`.
-    pub fn password(&self) -> PasswordSource<'_> {
-        PasswordSource::new(self.password_file.as_deref(), self.password_env.as_deref())
-    }
-
-    /// Reads the password from its file or variable (`env` looks a variable
-    /// up; the real process environment in [`resolve_password`](Self::resolve_password)).
-    pub fn resolve_password_with(
-        &self,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Secret>, PostgresError> {
-        self.password()
-            .resolve_with(env)
-            .map_err(PostgresError::Password)
-    }
-
-    /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
-    pub fn resolve_password(&self) -> Result<Option<Secret>, PostgresError> {
-        self.password().resolve().map_err(PostgresError::Password)
-    }
-
     /// The timeout in whole milliseconds (at least 1), for `statement_timeout`.
     pub fn timeout_millis(&self) -> u128 {
         self.timeout.as_millis().max(1)
+    }
+}
+
+impl WithPassword for PostgresConfig {
+    type Error = PostgresError;
+
+    fn password(&self) -> PasswordSource<'_> {
+        PasswordSource::new(self.password_file.as_deref(), self.password_env.as_deref())
     }
 }
 

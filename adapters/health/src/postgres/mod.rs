@@ -48,6 +48,7 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 pub use config::{PostgresConfig, PostgresError, Secret, TlsSettings};
 
 use crate::report::Report;
+use crate::secret::WithPassword;
 use crate::verdict::{Judgement, Reason, Verdict};
 use judge::Snapshot;
 use sextant_tls::{Connector, server_name};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::secret::Secret;
-use crate::secret::{PasswordSource, SecretError};
+use crate::secret::{PasswordSource, SecretError, WithPassword};
 use crate::sidecar::{DbTarget, FlagError, SidecarFlags};
 pub use sextant_tls::TlsSettings;
 use sextant_tls::TlsSetupError;
@@ -25,7 +25,7 @@ pub enum RedisError {
     InvalidConfig(String),
     /// The password could not be read.
     #[error("redis password: {0}")]
-    Password(#[source] SecretError),
+    Password(#[from] SecretError),
     /// The `tls:` block could not be turned into a TLS client (a CA file
     /// that cannot be read, a host that is no TLS server name).
     #[error("redis tls: {0}")]
@@ -163,26 +163,13 @@ impl RedisConfig {
         }
         Ok(())
     }
+}
 
-    /// Where the password comes from: `password_file` or `password_env`.
-    pub fn password(&self) -> PasswordSource<'_> {
+impl WithPassword for RedisConfig {
+    type Error = RedisError;
+
+    fn password(&self) -> PasswordSource<'_> {
         PasswordSource::new(self.password_file.as_deref(), self.password_env.as_deref())
-    }
-
-    /// Reads the password from its file or variable (`env` looks a variable
-    /// up; the real process environment in [`resolve_password`](Self::resolve_password)).
-    pub fn resolve_password_with(
-        &self,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Secret>, RedisError> {
-        self.password()
-            .resolve_with(env)
-            .map_err(RedisError::Password)
-    }
-
-    /// [`resolve_password_with`](Self::resolve_password_with) over the process environment.
-    pub fn resolve_password(&self) -> Result<Option<Secret>, RedisError> {
-        self.password().resolve().map_err(RedisError::Password)
     }
 }
 

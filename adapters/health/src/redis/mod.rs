@@ -37,6 +37,7 @@ pub use config::{RedisConfig, RedisError, Secret, TlsSettings};
 pub use resp::MAX_REPLY_BYTES;
 
 use crate::report::Report;
+use crate::secret::WithPassword;
 use crate::verdict::Verdict;
 use judge::{Previous, Snapshot};
 use resp::{Connection, Reply, RespError};
