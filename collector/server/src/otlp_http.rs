@@ -18,6 +18,8 @@ use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use sextant_otlp::Signal as OtlpSignal;
+
 use crate::Collector;
 use crate::api::error::{ApiError, ErrorType};
 use crate::body;
@@ -156,7 +158,7 @@ fn count_refusal(c: &Collector, signal: Signal, r: &Refusal) {
 }
 
 async fn logs(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
-    let signal = Signal::Logs;
+    let signal = Signal::Otlp(OtlpSignal::Logs);
     let result = async {
         let (req, enc): (ExportLogsServiceRequest, _) =
             decode(&c, &headers, body, "ExportLogsServiceRequest")
@@ -170,7 +172,7 @@ async fn logs(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Res
 }
 
 async fn metrics(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
-    let signal = Signal::Metrics;
+    let signal = Signal::Otlp(OtlpSignal::Metrics);
     let result = async {
         let (req, enc): (ExportMetricsServiceRequest, _) =
             decode(&c, &headers, body, "ExportMetricsServiceRequest")
@@ -184,7 +186,7 @@ async fn metrics(State(c): State<Collector>, headers: HeaderMap, body: Body) -> 
 }
 
 async fn traces(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
-    let signal = Signal::Traces;
+    let signal = Signal::Otlp(OtlpSignal::Traces);
     let result = async {
         let (req, enc): (ExportTraceServiceRequest, _) =
             decode(&c, &headers, body, "ExportTraceServiceRequest")

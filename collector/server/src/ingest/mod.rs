@@ -23,19 +23,16 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use sextant_model::Series;
-use sextant_otlp::SignalRequest;
+use sextant_otlp::{Signal as OtlpSignal, SignalRequest};
 use sextant_prometheus as promconv;
 use sextant_store::{Store, StoreError};
 
-/// The three OTLP signals plus remote-write samples, for metric labels and errors.
+/// What a receiver counts, for metric labels and errors: one of the three
+/// OTLP signals, or Prometheus remote-write samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Signal {
-    /// Log records.
-    Logs,
-    /// OTLP metric data points.
-    Metrics,
-    /// Spans.
-    Traces,
+    /// Log records, data points or spans over OTLP.
+    Otlp(OtlpSignal),
     /// Prometheus remote-write samples.
     Samples,
 }
@@ -44,9 +41,7 @@ impl Signal {
     /// The label value used in self-metrics.
     pub fn as_str(self) -> &'static str {
         match self {
-            Signal::Logs => "logs",
-            Signal::Metrics => "metrics",
-            Signal::Traces => "traces",
+            Signal::Otlp(s) => s.as_str(),
             Signal::Samples => "samples",
         }
     }
@@ -197,9 +192,9 @@ impl Request {
     /// The request's signal.
     pub fn signal(&self) -> Signal {
         match self {
-            Request::Logs(_) => Signal::Logs,
-            Request::Metrics(_) => Signal::Metrics,
-            Request::Traces(_) => Signal::Traces,
+            Request::Logs(_) => Signal::Otlp(OtlpSignal::Logs),
+            Request::Metrics(_) => Signal::Otlp(OtlpSignal::Metrics),
+            Request::Traces(_) => Signal::Otlp(OtlpSignal::Traces),
         }
     }
 
