@@ -1,6 +1,6 @@
 //! Query errors, classified the way Prometheus's HTTP API reports them.
 
-/// Why a query failed. The lead maps [`QueryError::error_type`] to the
+/// Why a query failed. The HTTP layer maps [`QueryError::error_type`] to the
 /// Prometheus API's `errorType` and the `Display` text to `error`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
