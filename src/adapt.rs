@@ -21,6 +21,7 @@ use clap::Args;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use sextant_config::duration;
 use sextant_config::listener::ListenerSecurity;
+use sextant_config::map::read_once;
 use sextant_health::kind::{KindName, KindSet, keys_with_kinds};
 use sextant_health::mysql::ExpectedRole;
 use sextant_health::probe::{ProbeCache, run_check};
@@ -155,20 +156,13 @@ impl<'de> Visitor<'de> for AdaptVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AdaptConfig, A::Error> {
-        let (mut listen, mut interval, mut security) = (None, None, None);
+        let (mut listen, mut interval, mut security) = (None, None::<duration::Value>, None);
         let mut kinds = KindSet::default();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "listen" if listen.is_some() => return Err(de::Error::duplicate_field("listen")),
-                "listen" => listen = Some(map.next_value()?),
-                "interval" if interval.is_some() => {
-                    return Err(de::Error::duplicate_field("interval"));
-                }
-                "interval" => interval = Some(map.next_value::<duration::Value>()?.0),
-                "security" if security.is_some() => {
-                    return Err(de::Error::duplicate_field("security"));
-                }
-                "security" => security = Some(map.next_value()?),
+                "listen" => read_once(&mut map, "listen", &mut listen)?,
+                "interval" => read_once(&mut map, "interval", &mut interval)?,
+                "security" => read_once(&mut map, "security", &mut security)?,
                 _ if kinds.next_value(&key, &mut map)? => {}
                 _ => return Err(de::Error::unknown_field(&key, &KEYS)),
             }
@@ -176,7 +170,7 @@ impl<'de> Visitor<'de> for AdaptVisitor {
         let defaults = AdaptConfig::default();
         Ok(AdaptConfig {
             listen: listen.unwrap_or(defaults.listen),
-            interval: interval.unwrap_or(defaults.interval),
+            interval: interval.map_or(defaults.interval, |v| v.0),
             security: security.unwrap_or(defaults.security),
             kinds,
         })

@@ -9,6 +9,7 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use sextant_config::duration;
+use sextant_config::map::read_once;
 use sextant_export::Exporter;
 use sextant_health::kind::{KindConfig, KindName, KindSet, keys_with_kinds};
 use sextant_health::probe::{ProbeCache, run_check};
@@ -67,22 +68,19 @@ impl<'de> Visitor<'de> for CheckVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CheckConfig, A::Error> {
-        let (mut name, mut interval, mut kinds) = (None, None, KindSet::default());
+        let (mut name, mut interval) = (None::<String>, None::<duration::Value>);
+        let mut kinds = KindSet::default();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "name" if name.is_some() => return Err(de::Error::duplicate_field("name")),
-                "name" => name = Some(map.next_value::<String>()?),
-                "interval" if interval.is_some() => {
-                    return Err(de::Error::duplicate_field("interval"));
-                }
-                "interval" => interval = Some(map.next_value::<duration::Value>()?.0),
+                "name" => read_once(&mut map, "name", &mut name)?,
+                "interval" => read_once(&mut map, "interval", &mut interval)?,
                 _ if kinds.next_value(&key, &mut map)? => {}
                 _ => return Err(de::Error::unknown_field(&key, &KEYS)),
             }
         }
         Ok(CheckConfig {
             name: name.ok_or_else(|| de::Error::missing_field("name"))?,
-            interval: interval.unwrap_or_else(default_interval),
+            interval: interval.map_or_else(default_interval, |v| v.0),
             kind: kinds.into_one()?,
         })
     }

@@ -5,8 +5,11 @@
 //! * [`duration`] — human durations (`90s`, `5m`, `15d`), Prometheus's units.
 //! * [`listener`] — the `security:` block every listener reads (TLS files,
 //!   bearer-token file).
+//! * [`map`] — for sections read by hand-written map visitors: an own key
+//!   read at most once.
 //!
 //! Parsing only: nothing here opens a file or a socket.
 
 pub mod duration;
 pub mod listener;
+pub mod map;

@@ -135,17 +135,9 @@ pub trait WithPassword {
     }
 }
 
-/// Points a kind's password keys at `file` (the sidecar's
-/// `--password-file`): the file wins and the variable is dropped, so the
-/// flag never trips the "not both" rule.
-pub fn use_file(file: &mut Option<PathBuf>, env: &mut Option<String>, path: &Path) {
-    *file = Some(path.to_path_buf());
-    *env = None;
-}
-
 /// Reads the password from `file` (its first line, without the newline) or
 /// the variable `env_name` looked up with `env`; `None` when neither is set.
-pub fn resolve(
+fn resolve(
     file: Option<&Path>,
     env_name: Option<&str>,
     env: impl Fn(&str) -> Option<String>,
@@ -246,9 +238,5 @@ mod tests {
                 "{shown}"
             );
         }
-
-        let (mut f, mut e) = (None, Some("PW".to_string()));
-        use_file(&mut f, &mut e, &file);
-        assert_eq!((f.as_deref(), e), (Some(file.as_path()), None));
     }
 }

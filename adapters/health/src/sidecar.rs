@@ -16,7 +16,6 @@ use std::time::Duration;
 use sextant_tls::TlsSettings;
 
 use crate::mysql::ExpectedRole;
-use crate::secret;
 
 /// The values of `sextant adapt`'s check flags; `None` is a flag not given,
 /// which leaves the config file's value (or the kind's default) alone.
@@ -117,7 +116,10 @@ impl SidecarFlags {
     /// `password_env` is dropped.
     pub fn apply_password_file(&self, file: &mut Option<PathBuf>, env: &mut Option<String>) {
         if let Some(path) = &self.password_file {
-            secret::use_file(file, env, path);
+            // The file wins and the variable goes, so the flag never trips
+            // the "not both" rule.
+            *file = Some(path.clone());
+            *env = None;
         }
     }
 
