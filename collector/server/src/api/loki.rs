@@ -18,6 +18,7 @@ use sextant_model::{Labels, LogEntry, Matcher};
 
 use super::error::ApiError;
 use super::params::Params;
+use super::prom::labels_json;
 use super::time::parse_ns;
 use crate::Collector;
 
@@ -36,18 +37,7 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
                 "{e} (only stream selectors are supported so far; line filters come later)"
             ))
         })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
-        let end = match p.get("end") {
-            Some(e) => parse_ns(e).map_err(ApiError::bad_data)?,
-            None => now,
-        };
-        let start = match p.get("start") {
-            Some(s) => parse_ns(s).map_err(ApiError::bad_data)?,
-            None => end - 3_600_000_000_000,
-        };
+        let (start, end) = window(&p)?;
         let limit = match p.get("limit") {
             Some(l) => l
                 .parse::<usize>()
@@ -76,7 +66,7 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
             let (key, value) = if categorize {
                 let mut v = vec![json!(e.t_ns.to_string()), json!(e.line)];
                 if !e.metadata.pairs().is_empty() {
-                    v.push(json!({"structuredMetadata": labels_map(&e.metadata)}));
+                    v.push(json!({"structuredMetadata": labels_json(&e.metadata)}));
                 }
                 (e.stream, Value::Array(v))
             } else {
@@ -96,7 +86,7 @@ pub async fn query_range(State(c): State<Collector>, headers: HeaderMap, p: Para
         }
         let result: Vec<Value> = streams
             .into_iter()
-            .map(|(labels, values)| json!({"stream": labels_map(&labels), "values": values}))
+            .map(|(labels, values)| json!({"stream": labels_json(&labels), "values": values}))
             .collect();
         let mut body = json!({
             "status": "success",
@@ -140,16 +130,7 @@ fn union(mut per_set: Vec<Vec<LogEntry>>, limit: usize, backward: bool) -> Vec<L
     out
 }
 
-fn labels_map(l: &Labels) -> Value {
-    Value::Object(
-        l.pairs()
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    )
-}
-
-/// The time window of a Loki metadata request: `start`/`end` (default the last hour).
+/// The time window of a Loki request: `start`/`end` (default the last hour).
 fn window(p: &Params) -> Result<(i64, i64), ApiError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -241,7 +222,7 @@ pub async fn series(State(c): State<Collector>, p: Params) -> Response {
         }
         let found = streams(&c, &p, selectors).await?;
         Ok(loki_data(Value::Array(
-            found.iter().map(labels_map).collect(),
+            found.iter().map(labels_json).collect(),
         )))
     };
     run.await.unwrap_or_else(ApiError::loki)
