@@ -50,7 +50,9 @@ fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
 export SEXTANT_TEST_PYTHON="$PWD/$venv/bin/python"
 
-# Release binary for the e2e tests is built by cargo test itself (debug); the
+# The e2e tests run the debug binary cargo test builds, and the hardening
+# tests (peak memory, latency under load) the release one built here; the
 # benches are compiled (not run) so they cannot rot.
 cargo build --workspace --all-targets --quiet
+cargo build --release --bin sextant --quiet
 cargo test --workspace --no-fail-fast -- --test-threads=2

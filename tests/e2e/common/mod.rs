@@ -7,7 +7,46 @@ pub mod prometheus;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// The release build of `sextant`, for the hardening tests whose limits
+/// (peak RSS, latency under load) only mean something optimized. Built once
+/// per test run with the same cargo and target directory as the tests;
+/// `scripts/test.sh` builds it up front so this is a no-op there.
+pub fn release_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--quiet", "--bin", "sextant"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build --release");
+        assert!(
+            status.success(),
+            "cargo build --release --bin sextant failed"
+        );
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+        let bin = target.join("release").join("sextant");
+        assert!(bin.exists(), "no release binary at {}", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// Peak resident set size of process `pid` in KiB (`VmHWM`), for the tests
+/// that bound what one hostile request may make the collector allocate.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc status")
+}
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
@@ -105,6 +144,24 @@ impl Collector {
         )
     }
 
+    /// Starts the release build of `sextant collector` on free ports with
+    /// `yaml` as its config (empty: defaults) and `extra` flags.
+    pub fn start_release(data_dir: &Path, yaml: &str, extra: &[&str]) -> Collector {
+        let config = data_dir.with_extension("yaml");
+        std::fs::write(&config, yaml).expect("write collector config");
+        let config = config.to_str().expect("UTF-8 temp path").to_string();
+        let mut args = vec!["--config", config.as_str()];
+        args.extend_from_slice(extra);
+        Collector::start_bin(
+            &release_bin(),
+            data_dir,
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+            &args,
+        )
+    }
+
     /// Starts `sextant collector` on the given addresses with extra flags.
     pub fn start_with_args(
         data_dir: &Path,
@@ -113,8 +170,21 @@ impl Collector {
         otlp_grpc: String,
         extra: &[&str],
     ) -> Collector {
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_sextant"));
+        Collector::start_bin(&bin, data_dir, http, otlp_http, otlp_grpc, extra)
+    }
+
+    /// Starts binary `bin` as `collector` on the given addresses.
+    pub fn start_bin(
+        bin: &Path,
+        data_dir: &Path,
+        http: String,
+        otlp_http: String,
+        otlp_grpc: String,
+        extra: &[&str],
+    ) -> Collector {
         let log = std::fs::File::create(data_dir.with_extension("log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        let child = Command::new(bin)
             .arg("collector")
             .args(extra)
             .arg("--data-dir")
