@@ -18,5 +18,6 @@ mod mysqld_exporter;
 mod otel_sdk;
 mod outage;
 mod promql_compat;
+mod query_load;
 mod security;
 mod up;

@@ -65,6 +65,11 @@ pub struct QueryConfig {
     /// How far back an instant selector looks (`--query.lookback-delta`).
     #[serde(with = "sextant_config::duration")]
     pub lookback_delta: Duration,
+    /// Largest answer one query may return; a bigger one fails with 422
+    /// instead of being built. Prometheus has no such limit, but it streams
+    /// nothing either: 20 queries each holding a gigabyte of JSON is how a
+    /// dashboard storm takes a server down. 128 MiB is some 4M points.
+    pub max_response_bytes: usize,
 }
 
 impl Default for QueryConfig {
@@ -74,6 +79,7 @@ impl Default for QueryConfig {
             max_samples: 50_000_000,
             max_concurrency: 20,
             lookback_delta: Duration::from_secs(300),
+            max_response_bytes: 128 << 20,
         }
     }
 }

@@ -25,15 +25,19 @@ pub fn collector() -> (Collector, TempDir) {
 
 /// A collector with input limits of its own.
 pub fn collector_with(limits: Limits) -> (Collector, TempDir) {
+    collector_configured(limits, QueryConfig::default())
+}
+
+/// A collector with query limits of its own.
+pub fn collector_with_query(query: QueryConfig) -> (Collector, TempDir) {
+    collector_configured(Limits::default(), query)
+}
+
+fn collector_configured(limits: Limits, query: QueryConfig) -> (Collector, TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), StoreConfig::default()).expect("open store");
-    let c = Collector::new(
-        Arc::new(store),
-        limits,
-        QueryConfig::default(),
-        &prometheus::Registry::new(),
-    )
-    .expect("collector");
+    let c = Collector::new(Arc::new(store), limits, query, &prometheus::Registry::new())
+        .expect("collector");
     (c, dir)
 }
 

@@ -11,6 +11,10 @@
 //! **Invariant:** every `append_*` call returns `Ok` only after its data is in
 //! the WAL and fsynced, so an acknowledged write survives `kill -9`.
 //!
+//! **Invariant:** [`Store::select`], the reader behind every PromQL query,
+//! holds the head lock only to copy label sets and compressed chunks, never
+//! while decoding them, so a heavy query cannot hold up appends.
+//!
 //! # Storage design
 //!
 //! * **Memory.** Samples live in Gorilla-style chunks of 120 samples

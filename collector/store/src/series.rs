@@ -43,17 +43,14 @@ impl MemSeries {
         }
     }
 
-    /// Samples with `start <= t <= end`.
-    pub fn samples_in(&self, start: i64, end: i64) -> Vec<Sample> {
-        let mut out = Vec::new();
-        for c in self
-            .chunks
+    /// Copies of the chunks that overlap `[start, end]`: cheap (compressed
+    /// bytes), so readers can copy under the head lock and decode after it.
+    pub fn chunks_in(&self, start: i64, end: i64) -> Vec<Chunk> {
+        self.chunks
             .iter()
             .filter(|c| c.max_t() >= start && c.min_t() <= end)
-        {
-            c.samples_between(start, end, &mut out);
-        }
-        out
+            .cloned()
+            .collect()
     }
 
     /// Whether any sample lies in `[start, end]` (decodes only boundary chunks).
@@ -79,6 +76,15 @@ impl MemSeries {
     pub fn chunk_bytes(&self) -> u64 {
         self.chunks.iter().map(|c| c.bytes().len() as u64).sum()
     }
+}
+
+/// Decodes the samples of `chunks` (oldest first) with `start <= t <= end`.
+pub fn samples_between(chunks: &[Chunk], start: i64, end: i64) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for c in chunks {
+        c.samples_between(start, end, &mut out);
+    }
+    out
 }
 
 /// What an append will do, computed before the WAL write.

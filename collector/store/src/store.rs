@@ -18,7 +18,7 @@ use crate::record::{self, WalRecord};
 use crate::report::{AppendReport, MaintainReport, StoreStats};
 use crate::retention;
 use crate::segment::{read_file, scan};
-use crate::series::Head;
+use crate::series::{self, Head};
 use crate::spans::SpanStore;
 use crate::wal::{self, Pos, SEGMENT_SIZE, Wal};
 use sextant_model::{Labels, LogEntry, Matcher, Series, SpanEntry};
@@ -185,16 +185,24 @@ impl Store {
 
     /// Series matching all matchers with their samples in `[start_ms, end_ms]`
     /// (inclusive), sorted by labels; series without samples there are omitted.
+    ///
+    /// Only copying the overlapping compressed chunks happens under the head
+    /// lock; decoding them, the costly part, happens after it is released,
+    /// so a heavy query never holds up appends (a writer waiting on the lock
+    /// would in turn hold up every other reader).
     pub fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<Series> {
-        let head = read(&self.head);
-        let mut out: Vec<Series> = head
-            .matching(matchers)
-            .filter_map(|s| {
-                let samples = s.samples_in(start_ms, end_ms);
-                (!samples.is_empty()).then(|| Series {
-                    labels: s.labels.clone(),
-                    samples,
-                })
+        let copied: Vec<_> = {
+            let head = read(&self.head);
+            head.matching(matchers)
+                .map(|s| (s.labels.clone(), s.chunks_in(start_ms, end_ms)))
+                .filter(|(_, chunks)| !chunks.is_empty())
+                .collect()
+        };
+        let mut out: Vec<Series> = copied
+            .into_iter()
+            .filter_map(|(labels, chunks)| {
+                let samples = series::samples_between(&chunks, start_ms, end_ms);
+                (!samples.is_empty()).then_some(Series { labels, samples })
             })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));

@@ -12,6 +12,7 @@ mod meta;
 mod params;
 mod prom;
 mod query;
+mod query_pool;
 mod result_json;
 mod tempo;
 mod time;

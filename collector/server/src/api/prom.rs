@@ -78,7 +78,8 @@ fn match_params(p: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
     Ok(sets)
 }
 
-/// Runs a blocking store read off the async workers.
+/// Runs a blocking store read, and whatever sorts and encodes its answer,
+/// off the async workers.
 async fn read<T: Send + 'static>(
     store: &Arc<Store>,
     f: impl FnOnce(&Store) -> T + Send + 'static,
@@ -99,14 +100,15 @@ pub async fn series(State(c): State<Collector>, p: Params) -> Response {
         let end = time_param(&p, "end", now_ms())?;
         let start = time_param(&p, "start", i64::MIN / 2)?;
         let limit = limit_param(&p)?;
-        let mut all: Vec<Labels> = read(&c.store, move |s| {
-            sets.iter().flat_map(|m| s.series(m, start, end)).collect()
+        // Sorting and encoding a million label sets is query work: off the async workers too.
+        read(&c.store, move |s| {
+            let mut all: Vec<Labels> = sets.iter().flat_map(|m| s.series(m, start, end)).collect();
+            all.sort();
+            all.dedup();
+            all.truncate(limit);
+            success(Value::Array(all.iter().map(labels_json).collect()))
         })
-        .await?;
-        all.sort();
-        all.dedup();
-        all.truncate(limit);
-        Ok::<_, ApiError>(success(Value::Array(all.iter().map(labels_json).collect())))
+        .await
     };
     run.await.unwrap_or_else(ApiError::prometheus)
 }
@@ -118,20 +120,20 @@ pub async fn labels(State(c): State<Collector>, p: Params) -> Response {
         let end = time_param(&p, "end", now_ms())?;
         let start = time_param(&p, "start", i64::MIN / 2)?;
         let limit = limit_param(&p)?;
-        let mut names: Vec<String> = read(&c.store, move |s| {
-            if sets.is_empty() {
+        read(&c.store, move |s| {
+            let mut names: Vec<String> = if sets.is_empty() {
                 s.label_names(&[], start, end)
             } else {
                 sets.iter()
                     .flat_map(|m| s.label_names(m, start, end))
                     .collect()
-            }
+            };
+            names.sort();
+            names.dedup();
+            names.truncate(limit);
+            success(json!(names))
         })
-        .await?;
-        names.sort();
-        names.dedup();
-        names.truncate(limit);
-        Ok::<_, ApiError>(success(json!(names)))
+        .await
     };
     run.await.unwrap_or_else(ApiError::prometheus)
 }
@@ -147,20 +149,20 @@ pub async fn label_values(
         let end = time_param(&p, "end", now_ms())?;
         let start = time_param(&p, "start", i64::MIN / 2)?;
         let limit = limit_param(&p)?;
-        let mut values: Vec<String> = read(&c.store, move |s| {
-            if sets.is_empty() {
+        read(&c.store, move |s| {
+            let mut values: Vec<String> = if sets.is_empty() {
                 s.label_values(&name, &[], start, end)
             } else {
                 sets.iter()
                     .flat_map(|m| s.label_values(&name, m, start, end))
                     .collect()
-            }
+            };
+            values.sort();
+            values.dedup();
+            values.truncate(limit);
+            success(json!(values))
         })
-        .await?;
-        values.sort();
-        values.dedup();
-        values.truncate(limit);
-        Ok::<_, ApiError>(success(json!(values)))
+        .await
     };
     run.await.unwrap_or_else(ApiError::prometheus)
 }

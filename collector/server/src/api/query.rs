@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use super::error::{ApiError, ErrorType};
 use super::params::Params;
 use super::prom::{now_ms, time_param};
+use super::query_pool::QueryPool;
 use super::time::parse_duration_ms;
 use crate::queryable::StoreReader;
 use crate::{Collector, QueryConfig};
@@ -24,6 +25,7 @@ use crate::{Collector, QueryConfig};
 pub struct QueryRunner {
     cfg: QueryConfig,
     slots: Arc<Semaphore>,
+    pool: QueryPool,
 }
 
 impl QueryRunner {
@@ -32,17 +34,23 @@ impl QueryRunner {
         QueryRunner {
             cfg,
             slots: Arc::new(Semaphore::new(cfg.max_concurrency.max(1))),
+            pool: QueryPool::new(cfg.max_concurrency),
         }
     }
 
-    /// Waits for a slot (within the timeout), then evaluates on a blocking
-    /// thread; a client's `timeout` can only shorten the configured one.
+    /// Waits for a slot (within the timeout), then evaluates and encodes the
+    /// answer on a query thread ([`QueryPool`]), holding the slot throughout;
+    /// a client's `timeout` can only shorten the configured one.
+    ///
+    /// **Invariant:** no query work — evaluation, encoding, or dropping a
+    /// result of millions of points — runs on an async worker, so probes and
+    /// ingest on the same runtime answer while queries run.
     async fn run(
         &self,
         store: &Arc<Store>,
         timeout: Option<Duration>,
         eval: impl FnOnce(&Engine, &dyn Queryable) -> Result<QueryResult, QueryError> + Send + 'static,
-    ) -> Result<QueryResult, ApiError> {
+    ) -> Result<Vec<u8>, ApiError> {
         let timeout = timeout.map_or(self.cfg.timeout, |t| t.min(self.cfg.timeout));
         let permit = tokio::time::timeout(timeout, Arc::clone(&self.slots).acquire_owned())
             .await
@@ -54,13 +62,21 @@ impl QueryRunner {
             timeout,
         });
         let store = Arc::clone(store);
-        let result = tokio::task::spawn_blocking(move || {
+        let max_bytes = self.cfg.max_response_bytes;
+        self.pool.run(move || {
             let _permit = permit;
-            eval(&engine, &StoreReader(&store))
+            let result = eval(&engine, &StoreReader(&store)).map_err(ApiError::from)?;
+            super::result_json::encode(&result, max_bytes).map_err(|_| {
+                ApiError::new(
+                    ErrorType::Execution,
+                    format!(
+                        "the answer would be over the {max_bytes} byte limit (query.max_response_bytes); select fewer series or a shorter range"
+                    ),
+                )
+            })
         })
         .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?;
-        result.map_err(ApiError::from)
+        .map_err(|e| ApiError::internal(format!("query failed: {e}")))?
     }
 }
 
@@ -84,13 +100,13 @@ pub async fn instant(State(c): State<Collector>, p: Params) -> Response {
     let run = async {
         let expr = query_param(&p);
         let t = time_param(&p, "time", now_ms())?;
-        let result = c
+        let body = c
             .query
             .run(&c.store, timeout_param(&p)?, move |e, s| {
                 e.instant(s, &expr, t)
             })
             .await?;
-        Ok::<_, ApiError>(render(result))
+        Ok::<_, ApiError>(json(body))
     };
     run.await.unwrap_or_else(ApiError::prometheus)
 }
@@ -123,22 +139,22 @@ pub async fn range(State(c): State<Collector>, p: Params) -> Response {
                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
             ));
         }
-        let result = c
+        let body = c
             .query
             .run(&c.store, timeout_param(&p)?, move |e, s| {
                 e.range(s, &expr, start, end, step)
             })
             .await?;
-        Ok(render(result))
+        Ok(json(body))
     };
     run.await.unwrap_or_else(ApiError::prometheus)
 }
 
-/// The success answer, encoded without an intermediate JSON tree.
-fn render(result: QueryResult) -> Response {
+/// The success answer, already encoded by [`QueryRunner::run`].
+fn json(body: Vec<u8>) -> Response {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        super::result_json::encode(&result),
+        body,
     )
         .into_response()
 }

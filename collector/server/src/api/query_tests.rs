@@ -4,7 +4,10 @@
 
 use serde_json::json;
 
-use crate::test_support::{T0_MS, collector, get, post_form, qs, write_series};
+use crate::QueryConfig;
+use crate::test_support::{
+    T0_MS, collector, collector_with_query, get, post_form, qs, write_series,
+};
 
 fn data(c: &crate::Collector) {
     write_series(
@@ -171,4 +174,36 @@ async fn unknown_paths_are_404_and_label_values_is_get_only() {
     assert_eq!(get(&app, "/api/v1/nosuch").await.status, 404);
     let a = post_form(&app, "/api/v1/label/job/values", &[]).await;
     assert_eq!(a.status, 405);
+}
+
+#[tokio::test]
+async fn an_answer_over_the_response_limit_is_refused_with_422() {
+    let (c, _dir) = collector_with_query(QueryConfig {
+        max_response_bytes: 200,
+        ..QueryConfig::default()
+    });
+    data(&c);
+    let app = c.app();
+    let at = secs(T0_MS + 120_000);
+    let small = get(
+        &app,
+        &format!(
+            "/api/v1/query?{}",
+            qs(&[("query", "sum(up)"), ("time", &at)])
+        ),
+    )
+    .await;
+    assert_eq!(small.status, 200, "{}", small.text());
+    let big = get(
+        &app,
+        &format!(
+            "/api/v1/query?{}",
+            qs(&[("query", "up[5m]"), ("time", &at)])
+        ),
+    )
+    .await;
+    assert_eq!(big.status, 422, "{}", big.text());
+    assert_eq!(big.json()["errorType"], "execution");
+    let error = big.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("query.max_response_bytes"), "{error}");
 }

@@ -11,9 +11,22 @@ use std::io::Write;
 use sextant_model::{Labels, Sample};
 use sextant_promql::{QueryResult, Value};
 
-/// The `{"status":"success","data":…}` body for a finished query.
-pub fn encode(result: &QueryResult) -> Vec<u8> {
-    let mut out = Vec::with_capacity(estimate(&result.value));
+/// Why a body was not written: it passed the response size limit.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// The `{"status":"success","data":…}` body for a finished query, or
+/// [`TooLarge`] as soon as it passes `max_bytes` (checked per series, so
+/// the body never grows more than one series past the limit).
+pub fn encode(result: &QueryResult, max_bytes: usize) -> Result<Vec<u8>, TooLarge> {
+    let fits = |out: &Vec<u8>| {
+        if out.len() > max_bytes {
+            Err(TooLarge)
+        } else {
+            Ok(())
+        }
+    };
+    let mut out = Vec::with_capacity(estimate(&result.value).min(max_bytes));
     out.extend_from_slice(b"{\"status\":\"success\",\"data\":{\"resultType\":");
     match &result.value {
         Value::Scalar { t, v } => {
@@ -38,6 +51,7 @@ pub fn encode(result: &QueryResult) -> Vec<u8> {
                 out.extend_from_slice(b",\"value\":");
                 point(&mut out, s.t, s.v);
                 out.push(b'}');
+                fits(&out)?;
             }
             out.push(b']');
         }
@@ -52,6 +66,7 @@ pub fn encode(result: &QueryResult) -> Vec<u8> {
                 out.extend_from_slice(b",\"values\":[");
                 points(&mut out, &s.samples);
                 out.extend_from_slice(b"]}");
+                fits(&out)?;
             }
             out.push(b']');
         }
@@ -61,7 +76,8 @@ pub fn encode(result: &QueryResult) -> Vec<u8> {
     strings(&mut out, "warnings", &result.warnings);
     strings(&mut out, "infos", &result.infos);
     out.push(b'}');
-    out
+    fits(&out)?;
+    Ok(out)
 }
 
 /// `,"<key>":["…",…]` unless `items` is empty.
@@ -170,7 +186,7 @@ mod tests {
     }
 
     fn parsed(r: &QueryResult) -> serde_json::Value {
-        serde_json::from_slice(&encode(r)).expect("valid JSON")
+        serde_json::from_slice(&encode(r, usize::MAX).expect("no limit")).expect("valid JSON")
     }
 
     fn result(value: Value, warnings: &[&str]) -> QueryResult {
@@ -276,7 +292,27 @@ mod tests {
 
     #[test]
     fn status_comes_first_as_in_prometheus() {
-        let body = encode(&result(Value::Vector(vec![]), &[]));
+        let body = encode(&result(Value::Vector(vec![]), &[]), usize::MAX).expect("no limit");
         assert!(body.starts_with(b"{\"status\":\"success\",\"data\":"));
+    }
+
+    #[test]
+    fn a_body_past_the_limit_is_refused_not_written() {
+        let series = |n: usize| RangeSeries {
+            labels: labels(&[("i", &n.to_string())]),
+            samples: (0..100)
+                .map(|k| Sample {
+                    t: k * 1000,
+                    v: 1.0,
+                })
+                .collect(),
+        };
+        let r = result(Value::Matrix((0..10).map(series).collect()), &[]);
+        let whole = encode(&r, usize::MAX).expect("no limit").len();
+        assert_eq!(encode(&r, whole).map(|b| b.len()), Ok(whole));
+        assert_eq!(encode(&r, whole - 1), Err(TooLarge));
+        assert_eq!(encode(&r, 10), Err(TooLarge));
+        let v = result(Value::Scalar { t: 0, v: 1.0 }, &[]);
+        assert_eq!(encode(&v, 5), Err(TooLarge));
     }
 }
