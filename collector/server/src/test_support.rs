@@ -26,7 +26,12 @@ pub fn collector() -> (Collector, TempDir) {
 /// A collector with input limits of its own.
 pub fn collector_with(limits: Limits) -> (Collector, TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), StoreConfig::default()).expect("open store");
+    // The tests write at T0_MS (2023), which the default retention would refuse as too old.
+    let cfg = StoreConfig {
+        retention: std::time::Duration::from_secs(100 * 365 * 24 * 3600),
+        ..StoreConfig::default()
+    };
+    let store = Store::open(dir.path(), cfg).expect("open store");
     let c = Collector::new(
         Arc::new(store),
         limits,

@@ -75,8 +75,8 @@ pub mod limits {
     };
 }
 
+pub use cardinality::{SOURCE_LABEL, SeriesLimit, SeriesLimits};
 pub use config::StoreConfig;
 pub use error::StoreError;
-pub use cardinality::{SOURCE_LABEL, SeriesLimit, SeriesLimits};
 pub use report::{AppendReport, ItemsReport, MaintainReport, Refusal, Refused, StoreStats};
 pub use store::Store;

@@ -55,7 +55,10 @@ impl std::fmt::Display for Refusal {
                 limit: SeriesLimit::Global,
                 max,
                 ..
-            } => write!(f, "new series refused: the store holds max_series={max} series"),
+            } => write!(
+                f,
+                "new series refused: the store holds max_series={max} series"
+            ),
             Refusal::SeriesLimit {
                 limit: SeriesLimit::PerSource,
                 source,

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::checkpoint::{self, Covered};
 use crate::cardinality::SeriesLimits;
+use crate::checkpoint::{self, Covered};
 use crate::config::{StoreConfig, check_log, check_span};
 use crate::error::StoreError;
 use crate::logs::LogStore;

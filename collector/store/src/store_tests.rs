@@ -252,7 +252,11 @@ fn series_counts_survive_restart_and_free_with_retention() -> R {
         // One old series, two current ones: the store is full.
         s.append_samples_within(&[numbered("a", 0, now - 20 * day)], limits)?;
         let r = s.append_samples_within(
-            &[numbered("a", 1, now), numbered("a", 2, now), numbered("a", 3, now)],
+            &[
+                numbered("a", 1, now),
+                numbered("a", 2, now),
+                numbered("a", 3, now),
+            ],
             limits,
         )?;
         assert_eq!(r.refused.len(), 1);
@@ -293,7 +297,10 @@ fn maintenance_drops_the_future_so_the_series_takes_current_data() -> R {
     assert_eq!(dump.len(), 1);
     assert_eq!(dump[0].1.len(), 151);
     // Future log lines go too.
-    s.append_logs(&[log(ms(now) + 3_600_000_000_000, "api", "later"), log(ms(now), "api", "now")])?;
+    s.append_logs(&[
+        log(ms(now) + 3_600_000_000_000, "api", "later"),
+        log(ms(now), "api", "now"),
+    ])?;
     assert_eq!(s.maintain(now)?.logs_dropped, 1);
     assert_eq!(all_logs(&s)?.len(), 1);
     Ok(())
