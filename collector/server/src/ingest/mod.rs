@@ -164,7 +164,7 @@ pub async fn metrics(
     // Refusals are counted in samples: a histogram point is several.
     let refused = out.refusals.invalid + out.refusals.limited;
     out.accepted = points.saturating_sub(rejected_points + refused);
-    out.rejected = rejected_points + out.rejected;
+    out.rejected += rejected_points;
     out.message = join_reasons(reasons, &out.message);
     Ok(out)
 }
