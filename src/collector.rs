@@ -32,6 +32,7 @@ pub async fn start(
     let store_cfg = StoreConfig {
         retention: cfg.retention,
         max_bytes: cfg.retention_bytes,
+        max_future: cfg.limits.creation_grace_period,
     };
     let store = tokio::task::spawn_blocking(move || Store::open(&dir, store_cfg))
         .await
@@ -140,7 +141,7 @@ async fn self_metrics(
             "sextant",
             now,
         );
-        if let Err(e) = ingest::metrics(c.store(), req).await {
+        if let Err(e) = ingest::metrics(c.store(), c.policy(), req).await {
             tracing::warn!(error = %e, "could not store self-metrics");
         }
     }
@@ -177,7 +178,7 @@ async fn self_logs_loop(
             }],
         };
         // Logging a failure here would feed this loop; the store error is already logged by ingest callers.
-        let _ = ingest::logs(c.store(), req, 64 << 10).await;
+        let _ = ingest::logs(c.store(), c.policy(), req, 64 << 10).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

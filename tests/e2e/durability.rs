@@ -88,7 +88,8 @@ fn kill_9_loses_nothing_acknowledged() {
     let (http, otlp_http, otlp_grpc) = (c.http.clone(), c.otlp_http.clone(), c.otlp_grpc.clone());
     let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let base0 = now_ms() / 1000 * 1000 - 600_000;
+    // An hour back, so however many batches land, none is past now + creation_grace_period.
+    let base0 = now_ms() / 1000 * 1000 - 3_600_000;
 
     // Write continuously from a second thread; kill -9 while it is mid-stream.
     let writer = {

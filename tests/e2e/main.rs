@@ -13,6 +13,7 @@ mod crate_graph;
 mod durability;
 mod grafana;
 mod health;
+mod limits;
 mod malformed;
 mod mysqld_exporter;
 mod otel_sdk;

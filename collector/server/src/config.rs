@@ -94,6 +94,23 @@ pub struct Limits {
     pub max_decompressed_bytes: usize,
     /// Longest label name or value, log line or attribute value kept verbatim.
     pub max_string_bytes: usize,
+
+    // Validation and cardinality (Mimir's names and meanings): an item
+    // breaking one is refused alone, named in a 400 (a new series past a
+    // series limit: 429), and the rest of its request is stored.
+    /// Most labels one series (or log stream) may have, `__name__` included.
+    pub max_label_names_per_series: usize,
+    /// Longest label name, in bytes.
+    pub max_label_name_length: usize,
+    /// Longest label value, in bytes.
+    pub max_label_value_length: usize,
+    /// How far past the collector's clock a sample or log entry may lie.
+    #[serde(with = "sextant_config::duration")]
+    pub creation_grace_period: Duration,
+    /// Most series the store may hold; new ones past it are refused.
+    pub max_series: u64,
+    /// Most series one source (the `job` label) may hold.
+    pub max_series_per_source: u64,
 }
 
 impl Default for Limits {
@@ -102,6 +119,13 @@ impl Default for Limits {
             max_request_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 20,
             max_string_bytes: 64 << 10,
+
+            max_label_names_per_series: 64,
+            max_label_name_length: 1024,
+            max_label_value_length: 4096,
+            creation_grace_period: Duration::from_secs(10 * 60),
+            max_series: 1_000_000,
+            max_series_per_source: 100_000,
         }
     }
 }

@@ -48,6 +48,7 @@ pub use telemetry::CollectorMetrics;
 pub struct Collector {
     store: Arc<Store>,
     limits: Limits,
+    policy: ingest::Policy,
     metrics: Arc<CollectorMetrics>,
     query: api::QueryRunner,
 }
@@ -62,9 +63,11 @@ impl Collector {
         registry: &prometheus::Registry,
     ) -> Result<Collector, prometheus::Error> {
         let metrics = Arc::new(CollectorMetrics::register(registry)?);
+        let policy = ingest::Policy::new(&limits, store.config().retention);
         Ok(Collector {
             store,
             limits,
+            policy,
             metrics,
             query: api::QueryRunner::new(query),
         })
@@ -73,6 +76,11 @@ impl Collector {
     /// The store, for the binary's maintenance loop and for in-process ingestion.
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// What ingest checks requests against, for in-process ingestion.
+    pub fn policy(&self) -> &ingest::Policy {
+        &self.policy
     }
 
     /// Copies the store's statistics into the self-metrics gauges.
@@ -107,9 +115,9 @@ impl Collector {
         let items = req.items();
         let result = match req {
             ingest::Request::Logs(r) => {
-                ingest::logs(&self.store, r, self.limits.max_string_bytes).await
+                ingest::logs(&self.store, &self.policy, r, self.limits.max_string_bytes).await
             }
-            ingest::Request::Metrics(r) => ingest::metrics(&self.store, r).await,
+            ingest::Request::Metrics(r) => ingest::metrics(&self.store, &self.policy, r).await,
             ingest::Request::Traces(r) => ingest::traces(&self.store, r).await,
         };
         self.count(signal, transport, items, &result);
@@ -134,6 +142,20 @@ impl Collector {
                     m.refused
                         .with_label_values(&[signal.as_str(), transport, "unmappable"])
                         .inc_by(acc.rejected);
+                }
+                let r = &acc.refusals;
+                if r.invalid > 0 {
+                    m.refused
+                        .with_label_values(&[signal.as_str(), transport, "invalid"])
+                        .inc_by(r.invalid);
+                }
+                if r.limited > 0 {
+                    m.refused
+                        .with_label_values(&[signal.as_str(), transport, "series_limit"])
+                        .inc_by(r.limited);
+                }
+                for (source, limit, n) in &r.by_source {
+                    m.count_series_refused(source, limit.as_str(), *n);
                 }
             }
             Err(e) => {

@@ -1,6 +1,8 @@
 //! The OTLP/gRPC receiver: the three collector services from
 //! opentelemetry-proto, gzip accepted, message size bounded. A store failure
-//! answers UNAVAILABLE (retryable); undecodable messages never reach us —
+//! answers UNAVAILABLE (retryable); invalid items INVALID_ARGUMENT and new
+//! series past a series limit RESOURCE_EXHAUSTED, naming them, with the
+//! rest stored ([`Accepted::refusal`]); undecodable messages never reach us —
 //! tonic answers them INTERNAL/INVALID_ARGUMENT itself.
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
@@ -51,14 +53,19 @@ pub fn routes(c: Collector) -> tonic::service::Routes {
 }
 
 /// One type implements all three services over the shared collector.
-struct Receiver(Collector);
+pub(crate) struct Receiver(pub(crate) Collector);
 
 impl Receiver {
     async fn store(&self, req: Request) -> Result<Accepted, Status> {
-        self.0
+        let acc = self
+            .0
             .accept(TRANSPORT, req)
             .await
-            .map_err(|e| ApiError::new(ErrorType::Unavailable, e.to_string()).grpc())
+            .map_err(|e| ApiError::new(ErrorType::Unavailable, e.to_string()).grpc())?;
+        match acc.refusal() {
+            Some(e) => Err(e.grpc()),
+            None => Ok(acc),
+        }
     }
 }
 

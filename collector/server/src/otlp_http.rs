@@ -141,10 +141,14 @@ async fn decode<M: Message + Default + DeserializeOwned>(
 }
 
 async fn store(c: &Collector, req: Request, encoding: Encoding) -> Result<Accepted, Refusal> {
-    c.accept(TRANSPORT, req).await.map_err(|e| Refusal {
+    let acc = c.accept(TRANSPORT, req).await.map_err(|e| Refusal {
         error: ApiError::new(ErrorType::Unavailable, e.to_string()),
         encoding,
-    })
+    })?;
+    match acc.refusal() {
+        Some(error) => Err(Refusal { error, encoding }),
+        None => Ok(acc),
+    }
 }
 
 fn count_refusal(c: &Collector, signal: Signal, r: &Refusal) {

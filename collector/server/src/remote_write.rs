@@ -40,9 +40,14 @@ pub async fn write(State(c): State<Collector>, headers: HeaderMap, body: Body) -
         Err(e) => return refuse(ApiError::bad_data(format!("remote-write: {e}"))),
     };
     let items: u64 = series.iter().map(|s| s.samples.len() as u64).sum();
-    let result = ingest::samples(&c.store, series).await;
+    let result = ingest::samples(&c.store, &c.policy, series).await;
     c.count(Signal::Samples, TRANSPORT, items, &result);
     match result {
+        // Invalid series (400) or new ones past a series limit (429): the rest is stored.
+        Ok(acc) if acc.refusal().is_some() => acc.refusal().map_or_else(
+            || StatusCode::NO_CONTENT.into_response(),
+            ApiError::remote_write,
+        ),
         // Prometheus answers out-of-order samples with 400 but stores the rest;
         // we store the rest too and say so, so the sender does not retry forever.
         Ok(acc) if acc.rejected > 0 => ApiError::bad_data(acc.message).remote_write(),

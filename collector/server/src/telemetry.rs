@@ -1,6 +1,13 @@
 //! The collector's own metrics, served on `/metrics` and self-ingested.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+
+/// Distinct `source` values `series_refused` labels; later ones are
+/// counted as `other`, so a client inventing jobs cannot grow `/metrics`.
+pub const MAX_REFUSED_SOURCES: usize = 1000;
 
 /// Counters every receiver and API handler updates. Names follow the
 /// OpenTelemetry Collector's receiver metrics in our namespace.
@@ -23,6 +30,10 @@ pub struct CollectorMetrics {
     pub store_log_entries: IntGauge,
     /// Spans in the store.
     pub store_spans: IntGauge,
+    /// New series refused past a series limit, by source and limit: who is
+    /// hitting the cap. Update it through [`CollectorMetrics::count_series_refused`].
+    pub series_refused: IntCounterVec,
+    refused_sources: Mutex<HashSet<String>>,
 }
 
 impl CollectorMetrics {
@@ -66,6 +77,14 @@ impl CollectorMetrics {
         let store_log_entries =
             IntGauge::new("sextant_store_log_entries", "Log entries in the store.")?;
         let store_spans = IntGauge::new("sextant_store_spans", "Spans in the store.")?;
+        let series_refused = IntCounterVec::new(
+            Opts::new(
+                "sextant_collector_series_refused_total",
+                "New series refused past max_series or max_series_per_source, by source (job) and limit.",
+            ),
+            &["source", "limit"],
+        )?;
+        registry.register(Box::new(series_refused.clone()))?;
         registry.register(Box::new(store_log_entries.clone()))?;
         registry.register(Box::new(store_spans.clone()))?;
         registry.register(Box::new(accepted.clone()))?;
@@ -85,6 +104,46 @@ impl CollectorMetrics {
             store_disk_bytes,
             store_log_entries,
             store_spans,
+            series_refused,
+            refused_sources: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// Counts `n` series of `source` refused by `limit`, under `other`
+    /// once [`MAX_REFUSED_SOURCES`] sources have their own value. Only
+    /// refusals pay for the lock.
+    pub fn count_series_refused(&self, source: &str, limit: &str, n: u64) {
+        let mut seen = self
+            .refused_sources
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let label = if seen.contains(source) {
+            source
+        } else if seen.len() < MAX_REFUSED_SOURCES {
+            seen.insert(source.to_string());
+            source
+        } else {
+            "other"
+        };
+        self.series_refused
+            .with_label_values(&[label, limit])
+            .inc_by(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_sources_are_bounded() -> Result<(), prometheus::Error> {
+        let m = CollectorMetrics::register(&Registry::new())?;
+        for i in 0..MAX_REFUSED_SOURCES + 5 {
+            m.count_series_refused(&format!("job{i}"), "max_series", 1);
+        }
+        m.count_series_refused("job0", "max_series", 1);
+        let c = |s: &str| m.series_refused.with_label_values(&[s, "max_series"]).get();
+        assert_eq!((c("job0"), c("job999"), c("other")), (2, 1, 5));
+        Ok(())
     }
 }

@@ -35,7 +35,12 @@ pub fn collector_with_query(query: QueryConfig) -> (Collector, TempDir) {
 
 fn collector_configured(limits: Limits, query: QueryConfig) -> (Collector, TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), StoreConfig::default()).expect("open store");
+    // The tests write at T0_MS (2023), which the default retention would refuse as too old.
+    let cfg = StoreConfig {
+        retention: std::time::Duration::from_secs(100 * 365 * 24 * 3600),
+        ..StoreConfig::default()
+    };
+    let store = Store::open(dir.path(), cfg).expect("open store");
     let c = Collector::new(Arc::new(store), limits, query, &prometheus::Registry::new())
         .expect("collector");
     (c, dir)

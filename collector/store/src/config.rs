@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use crate::error::StoreError;
 use sextant_model::{Labels, LogEntry, SpanEntry};
 
 /// Longest accepted label name or value, in bytes.
@@ -23,6 +22,12 @@ pub struct StoreConfig {
     /// over, the oldest data is dropped first, down to 90 % of the limit so the
     /// WAL has room to grow until the next maintenance.
     pub max_bytes: u64,
+    /// Data later than `now + max_future` is dropped by
+    /// [`crate::Store::maintain`]: a sample far in the future would refuse
+    /// every current sample of its series as out of order and outlive any
+    /// retention. The collector refuses such samples at ingest; this clears
+    /// what an older version, or a clock set back, left in a data directory.
+    pub max_future: Duration,
 }
 
 impl Default for StoreConfig {
@@ -30,63 +35,61 @@ impl Default for StoreConfig {
         StoreConfig {
             retention: Duration::from_secs(15 * 24 * 3600),
             max_bytes: 0,
+            max_future: Duration::from_secs(10 * 60),
         }
     }
 }
 
-/// Checks a label set against the limits.
-pub fn check_labels(what: &str, l: &Labels) -> Result<(), StoreError> {
+/// Why a label set breaks the limits, if it does: the store's own last
+/// line of defence (the collector validates with tighter, configurable
+/// limits first).
+pub fn check_labels(what: &str, l: &Labels) -> Result<(), String> {
+    if l.pairs().is_empty() {
+        return Err(format!("{what} has an empty label set"));
+    }
     if l.pairs().len() > MAX_LABEL_PAIRS {
-        return Err(StoreError::invalid(format!(
+        return Err(format!(
             "{what} has {} labels, limit {MAX_LABEL_PAIRS}",
             l.pairs().len()
-        )));
+        ));
     }
     for (k, v) in l.pairs() {
         if k.is_empty() {
-            return Err(StoreError::invalid(format!(
-                "{what} has an empty label name"
-            )));
+            return Err(format!("{what} has an empty label name"));
         }
         if k.len() > MAX_LABEL_BYTES || v.len() > MAX_LABEL_BYTES {
-            return Err(StoreError::invalid(format!(
+            return Err(format!(
                 "{what}: label {:?}… exceeds {MAX_LABEL_BYTES} bytes",
                 k.chars().take(40).collect::<String>()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Checks log entries against the limits.
-pub fn check_logs(entries: &[LogEntry]) -> Result<(), StoreError> {
-    for e in entries {
-        if e.stream.pairs().is_empty() {
-            return Err(StoreError::invalid(
-                "log entry with an empty stream label set",
             ));
         }
-        check_labels("log stream", &e.stream)?;
-        check_labels("log metadata", &e.metadata)?;
-        if e.line.len() > MAX_LOG_LINE_BYTES {
-            return Err(StoreError::invalid(format!(
-                "log line of {} bytes exceeds {MAX_LOG_LINE_BYTES}",
-                e.line.len()
-            )));
-        }
     }
     Ok(())
 }
 
-/// Checks spans against the limits.
-pub fn check_spans(spans: &[SpanEntry]) -> Result<(), StoreError> {
-    for s in spans {
-        if s.payload.len() > MAX_SPAN_PAYLOAD_BYTES {
-            return Err(StoreError::invalid(format!(
-                "span payload of {} bytes exceeds {MAX_SPAN_PAYLOAD_BYTES}",
-                s.payload.len()
-            )));
-        }
+/// Why a log entry breaks the limits, if it does.
+pub fn check_log(e: &LogEntry) -> Result<(), String> {
+    check_labels("log stream", &e.stream)?;
+    // Metadata may be empty, a stream may not.
+    if !e.metadata.pairs().is_empty() {
+        check_labels("log metadata", &e.metadata)?;
+    }
+    if e.line.len() > MAX_LOG_LINE_BYTES {
+        return Err(format!(
+            "log line of {} bytes exceeds {MAX_LOG_LINE_BYTES}",
+            e.line.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Why a span breaks the limits, if it does.
+pub fn check_span(s: &SpanEntry) -> Result<(), String> {
+    if s.payload.len() > MAX_SPAN_PAYLOAD_BYTES {
+        return Err(format!(
+            "span payload of {} bytes exceeds {MAX_SPAN_PAYLOAD_BYTES}",
+            s.payload.len()
+        ));
     }
     Ok(())
 }

@@ -25,12 +25,6 @@ pub enum StoreError {
         /// What was wrong.
         reason: String,
     },
-    /// The caller passed data the store refuses (over a documented limit).
-    #[error("invalid input: {reason}")]
-    Invalid {
-        /// What was wrong.
-        reason: String,
-    },
     /// Another process (or another `Store` in this one) has the directory open.
     #[error("store directory is in use: {path} is locked by another process")]
     Locked {
@@ -52,13 +46,6 @@ impl StoreError {
         StoreError::Io {
             path: path.into(),
             source,
-        }
-    }
-
-    /// Shorthand for an [`StoreError::Invalid`].
-    pub(crate) fn invalid(reason: impl Into<String>) -> StoreError {
-        StoreError::Invalid {
-            reason: reason.into(),
         }
     }
 }

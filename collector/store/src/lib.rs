@@ -15,6 +15,11 @@
 //! holds the head lock only to copy label sets and compressed chunks, never
 //! while decoding them, so a heavy query cannot hold up appends.
 //!
+//! **Invariant:** bad input never fails an append: an item breaking an input
+//! limit (or a new series past a cardinality limit, `cardinality`) is
+//! refused and named in the report by its index, and the rest of the batch
+//! is stored; `Err` means the store itself could not write.
+//!
 //! # Storage design
 //!
 //! * **Memory.** Samples live in Gorilla-style chunks of 120 samples
@@ -48,6 +53,7 @@
 //! A snapshot is read whole into memory at open. Input limits are in [`limits`].
 
 mod bitstream;
+mod cardinality;
 mod checkpoint;
 mod chunk;
 mod codec;
@@ -64,14 +70,17 @@ mod spans;
 mod store;
 mod wal;
 
-/// Documented input limits; appends breaking them fail with [`StoreError::Invalid`].
+/// Documented input limits: an appended item breaking one is refused and
+/// named in the append's report ([`Refusal::Invalid`]); the rest of its
+/// batch is stored.
 pub mod limits {
     pub use crate::config::{
         MAX_LABEL_BYTES, MAX_LABEL_PAIRS, MAX_LOG_LINE_BYTES, MAX_SPAN_PAYLOAD_BYTES,
     };
 }
 
+pub use cardinality::{SOURCE_LABEL, SeriesLimit, SeriesLimits};
 pub use config::StoreConfig;
 pub use error::StoreError;
-pub use report::{AppendReport, MaintainReport, StoreStats};
+pub use report::{AppendReport, ItemsReport, MaintainReport, Refusal, Refused, StoreStats};
 pub use store::Store;

@@ -186,6 +186,22 @@ impl LogStore {
         (n, bytes)
     }
 
+    /// Drops lines later than `cutoff_ns` and emptied streams (what a clock
+    /// set back leaves; no retention would reach it). Returns (lines, bytes).
+    pub fn drop_after(&mut self, cutoff_ns: i64) -> (u64, u64) {
+        let (mut n, mut bytes) = (0u64, 0u64);
+        for s in self.streams.values_mut() {
+            let keep = s.lines.partition_point(|l| l.t_ns <= cutoff_ns);
+            for l in s.lines.drain(keep..) {
+                n += 1;
+                bytes += l.bytes();
+            }
+        }
+        self.entries -= n;
+        let (m, label_bytes) = self.drop_before(i64::MIN);
+        (n + m, bytes + label_bytes)
+    }
+
     /// All streams (snapshots, size accounting).
     pub fn streams(&self) -> impl Iterator<Item = &Stream> {
         self.streams.values()

@@ -1,8 +1,12 @@
 //! Counters returned by the store's operations, for the collector's own
 //! metrics and logs.
 
-/// Outcome of [`crate::Store::append_samples`]: rejected samples are counted, not errors.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+use crate::cardinality::SeriesLimit;
+
+/// Outcome of [`crate::Store::append_samples`]: rejected samples are counted
+/// and refused series named by their place in the batch, not errors, so one
+/// bad series never costs the rest of its batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppendReport {
     /// Samples stored.
     pub samples_appended: u64,
@@ -13,6 +17,68 @@ pub struct AppendReport {
     pub samples_duplicate: u64,
     /// Series seen for the first time.
     pub series_created: u64,
+    /// Series of the batch refused whole (none of their samples stored).
+    pub refused: Vec<Refused>,
+}
+
+/// One item of a batch the store refused, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Its index in the batch passed to the append.
+    pub index: usize,
+    /// Why.
+    pub reason: Refusal,
+}
+
+/// Why the store refused an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// It breaks an input limit of [`crate::limits`] (the words say which).
+    Invalid(String),
+    /// It would be a new series past a cardinality limit (existing series
+    /// still take samples).
+    SeriesLimit {
+        /// Which limit.
+        limit: SeriesLimit,
+        /// The series' source (`job` value, `""` for none).
+        source: String,
+        /// The limit's value.
+        max: u64,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Invalid(why) => f.write_str(why),
+            Refusal::SeriesLimit {
+                limit: SeriesLimit::Global,
+                max,
+                ..
+            } => write!(
+                f,
+                "new series refused: the store holds max_series={max} series"
+            ),
+            Refusal::SeriesLimit {
+                limit: SeriesLimit::PerSource,
+                source,
+                max,
+            } => write!(
+                f,
+                "new series refused: job {source:?} holds max_series_per_source={max} series"
+            ),
+        }
+    }
+}
+
+/// Outcome of [`crate::Store::append_logs`] and [`crate::Store::append_spans`]:
+/// what was stored and which items were refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemsReport {
+    /// Items stored.
+    pub appended: u64,
+    /// Items refused, by their index in the batch.
+    pub refused: Vec<Refused>,
 }
 
 /// A point-in-time view of the store's size, for `/metrics` and capacity planning.

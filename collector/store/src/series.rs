@@ -5,9 +5,11 @@
 
 use std::collections::HashMap;
 
+use crate::cardinality::{Admission, SeriesLimit, SeriesLimits, SourceCounts, source_of};
 use crate::chunk::Chunk;
+use crate::config::check_labels;
 use crate::index::LabelIndex;
-use crate::report::AppendReport;
+use crate::report::{AppendReport, Refusal, Refused};
 use sextant_model::{Labels, Matcher, Sample, Series};
 
 /// One series: its labels and its chunks, oldest first; the last one is open.
@@ -105,18 +107,29 @@ pub struct Head {
     by_labels: HashMap<Labels, u64>,
     index: LabelIndex,
     next_ref: u64,
+    sources: SourceCounts,
 }
 
 impl Head {
     /// Works out which samples are accepted and which series are new, without
     /// changing anything: the WAL is written first, then [`Head::apply`].
-    pub fn plan(&self, batch: &[Series]) -> AppendPlan {
+    /// A series breaking an input limit, or new past one of `limits`, is
+    /// refused whole and named in the report; the rest of the batch goes on.
+    pub fn plan(&self, batch: &[Series], limits: SeriesLimits) -> AppendPlan {
         let mut plan = AppendPlan::default();
         let mut new_refs: HashMap<&Labels, u64> = HashMap::new();
         let mut last: HashMap<u64, Option<Sample>> = HashMap::new();
         let mut slot: HashMap<u64, usize> = HashMap::new();
-        for ss in batch {
+        let mut admission = Admission::new(&self.sources, limits);
+        for (index, ss) in batch.iter().enumerate() {
             if ss.samples.is_empty() {
+                continue;
+            }
+            if let Err(why) = check_labels("series", &ss.labels) {
+                plan.report.refused.push(Refused {
+                    index,
+                    reason: Refusal::Invalid(why),
+                });
                 continue;
             }
             let r = match self
@@ -126,6 +139,21 @@ impl Head {
             {
                 Some(&r) => r,
                 None => {
+                    if let Err(limit) = admission.admit(&ss.labels) {
+                        let max = match limit {
+                            SeriesLimit::Global => limits.max_series,
+                            SeriesLimit::PerSource => limits.max_series_per_source,
+                        };
+                        plan.report.refused.push(Refused {
+                            index,
+                            reason: Refusal::SeriesLimit {
+                                limit,
+                                source: source_of(&ss.labels).to_string(),
+                                max,
+                            },
+                        });
+                        continue;
+                    }
                     let r = self.next_ref.saturating_add(new_refs.len() as u64);
                     new_refs.insert(&ss.labels, r);
                     plan.new_series.push((r, ss.labels.clone()));
@@ -190,6 +218,7 @@ impl Head {
             }
         }
         self.index.add(r, &labels);
+        self.sources.add(&labels);
         self.by_labels.insert(labels.clone(), r);
         self.series.insert(r, MemSeries::new(labels));
         self.next_ref = self.next_ref.max(r.saturating_add(1));
@@ -274,11 +303,45 @@ impl Head {
         for r in &emptied {
             if let Some(s) = self.series.remove(r) {
                 self.index.remove(*r, &s.labels);
+                self.sources.remove(&s.labels);
                 self.by_labels.remove(&s.labels);
                 bytes += labels_bytes(&s.labels);
             }
         }
         (emptied.len() as u64, samples, bytes)
+    }
+
+    /// Drops samples later than `cutoff_ms` (re-encoding the chunk they end
+    /// in), and series left empty, so a sample from the future cannot refuse
+    /// a series' current data forever. Returns (series dropped, samples
+    /// dropped, bytes freed).
+    pub fn drop_after(&mut self, cutoff_ms: i64) -> (u64, u64, u64) {
+        let (mut samples, mut bytes) = (0u64, 0u64);
+        for s in self.series.values_mut() {
+            if s.chunks.last().is_none_or(|c| c.max_t() <= cutoff_ms) {
+                continue;
+            }
+            let keep = s
+                .chunks
+                .iter()
+                .position(|c| c.max_t() > cutoff_ms)
+                .unwrap_or(s.chunks.len());
+            let before = s.chunk_bytes();
+            let tail: Vec<Chunk> = s.chunks.drain(keep..).collect();
+            for c in tail {
+                for x in c.samples() {
+                    if x.t <= cutoff_ms {
+                        s.append(x);
+                    } else {
+                        samples += 1;
+                    }
+                }
+            }
+            bytes += before.saturating_sub(s.chunk_bytes());
+        }
+        // Series left empty go the way retention removes them.
+        let (series, _, label_bytes) = self.drop_before(i64::MIN);
+        (series, samples, bytes + label_bytes)
     }
 
     /// Number of series.

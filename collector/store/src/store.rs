@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::cardinality::SeriesLimits;
 use crate::checkpoint::{self, Covered};
-use crate::config::{StoreConfig, check_labels, check_logs, check_spans};
+use crate::config::{StoreConfig, check_log, check_span};
 use crate::error::StoreError;
 use crate::logs::LogStore;
 use crate::record::{self, WalRecord};
-use crate::report::{AppendReport, MaintainReport, StoreStats};
+use crate::report::{AppendReport, ItemsReport, MaintainReport, Refusal, Refused, StoreStats};
 use crate::retention;
 use crate::segment::{read_file, scan};
 use crate::series::{self, Head};
@@ -127,20 +128,33 @@ impl Store {
         })
     }
 
+    /// What the store was opened with (the collector refuses samples older
+    /// than its retention, which would be dropped at the next maintenance).
+    pub fn config(&self) -> &StoreConfig {
+        &self.cfg
+    }
+
     /// Durable append: returns `Ok` only after the data is in the WAL and
     /// fsynced. Samples at or before the series' last timestamp are skipped
     /// and counted (same t and value bits = duplicate, else out of order). A
-    /// batch breaking an input limit is rejected whole with `Invalid`.
+    /// series breaking an input limit is refused and named in the report;
+    /// the rest of the batch is stored. No cardinality limit applies: see
+    /// [`Store::append_samples_within`].
     pub fn append_samples(&self, batch: &[Series]) -> Result<AppendReport, StoreError> {
-        for ss in batch {
-            if ss.labels.pairs().is_empty() {
-                return Err(StoreError::invalid("series with an empty label set"));
-            }
-            check_labels("series", &ss.labels)?;
-        }
+        self.append_samples_within(batch, SeriesLimits::UNLIMITED)
+    }
+
+    /// [`Store::append_samples`], refusing new series past `limits`
+    /// (existing series keep taking samples). Checking costs nothing for
+    /// existing series: new ones are found by the lookup every append makes.
+    pub fn append_samples_within(
+        &self,
+        batch: &[Series],
+        limits: SeriesLimits,
+    ) -> Result<AppendReport, StoreError> {
         let mut head = write(&self.head);
-        let plan = head.plan(batch);
-        let report = plan.report;
+        let mut plan = head.plan(batch, limits);
+        let report = std::mem::take(&mut plan.report);
         if plan.samples.is_empty() && plan.new_series.is_empty() {
             return Ok(report);
         }
@@ -155,32 +169,36 @@ impl Store {
         Ok(report)
     }
 
-    /// Durable append of log entries (same guarantee as [`Store::append_samples`]).
-    pub fn append_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
-        check_logs(entries)?;
-        if entries.is_empty() {
-            return Ok(());
+    /// Durable append of log entries (same guarantee as
+    /// [`Store::append_samples`]); an entry breaking an input limit is
+    /// refused and named in the report, the rest stored.
+    pub fn append_logs(&self, entries: &[LogEntry]) -> Result<ItemsReport, StoreError> {
+        let (ok, report) = admit(entries, check_log);
+        if ok.is_empty() {
+            return Ok(report);
         }
-        let buf = record::encode_logs(entries, Vec::new());
+        let buf = record::encode_logs(&ok, Vec::new());
         let mut logs = write(&self.logs);
         let seq = self.wal.write(&buf)?;
-        logs.append(entries);
+        logs.append(&ok);
         drop(logs);
-        self.wal.sync(seq)
+        self.wal.sync(seq)?;
+        Ok(report)
     }
 
-    /// Durable append of spans (same guarantee as [`Store::append_samples`]).
-    pub fn append_spans(&self, spans: &[SpanEntry]) -> Result<(), StoreError> {
-        check_spans(spans)?;
-        if spans.is_empty() {
-            return Ok(());
+    /// Durable append of spans (same guarantee and refusals as [`Store::append_logs`]).
+    pub fn append_spans(&self, spans: &[SpanEntry]) -> Result<ItemsReport, StoreError> {
+        let (ok, report) = admit(spans, check_span);
+        if ok.is_empty() {
+            return Ok(report);
         }
-        let buf = record::encode_spans(spans, Vec::new());
+        let buf = record::encode_spans(&ok, Vec::new());
         let mut store = write(&self.spans);
         let seq = self.wal.write(&buf)?;
-        store.append(spans);
+        store.append(&ok);
         drop(store);
-        self.wal.sync(seq)
+        self.wal.sync(seq)?;
+        Ok(report)
     }
 
     /// Series matching all matchers with their samples in `[start_ms, end_ms]`
@@ -293,6 +311,7 @@ impl Store {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut rep = MaintainReport::default();
+        self.drop_future(now_ms, &mut rep);
         self.drop_before(
             retention::age_cutoff_ms(now_ms, self.cfg.retention),
             &mut rep,
@@ -327,6 +346,19 @@ impl Store {
         Ok(rep)
     }
 
+    /// Drops what lies later than `now + max_future`: no retention would
+    /// ever reach it, and a series holding it refuses its current samples.
+    fn drop_future(&self, now_ms: i64, rep: &mut MaintainReport) {
+        let grace = i64::try_from(self.cfg.max_future.as_millis()).unwrap_or(i64::MAX);
+        let cutoff_ms = now_ms.saturating_add(grace);
+        let (series, samples, b1) = write(&self.head).drop_after(cutoff_ms);
+        let (logs, b2) = write(&self.logs).drop_after(retention::ms_to_ns(cutoff_ms));
+        rep.series_dropped += series;
+        rep.samples_dropped += samples;
+        rep.logs_dropped += logs;
+        rep.bytes_freed += b1 + b2;
+    }
+
     fn drop_before(&self, cutoff_ms: i64, rep: &mut MaintainReport) {
         let (series, samples, b1) = write(&self.head).drop_before(cutoff_ms);
         let (logs, b2) = write(&self.logs).drop_before(retention::ms_to_ns(cutoff_ms));
@@ -359,6 +391,46 @@ impl Store {
             orphan_samples: self.orphan_samples.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Splits a batch into the items `check` passes (cloned, to be written) and
+/// a report naming the rest. Clones only when something is refused.
+fn admit<T: Clone>(
+    items: &[T],
+    check: impl Fn(&T) -> Result<(), String>,
+) -> (std::borrow::Cow<'_, [T]>, ItemsReport) {
+    let refused: Vec<Refused> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            check(item).err().map(|why| Refused {
+                index,
+                reason: Refusal::Invalid(why),
+            })
+        })
+        .collect();
+    let report = ItemsReport {
+        appended: (items.len() - refused.len()) as u64,
+        refused,
+    };
+    if report.refused.is_empty() {
+        return (std::borrow::Cow::Borrowed(items), report);
+    }
+    let mut bad = report.refused.iter().map(|r| r.index).peekable();
+    let ok = items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            if bad.peek() == Some(i) {
+                bad.next();
+                false
+            } else {
+                true
+            }
+        })
+        .map(|(_, item)| item.clone())
+        .collect();
+    (std::borrow::Cow::Owned(ok), report)
 }
 
 /// Takes an exclusive advisory lock on `<dir>/LOCK` (released when the file closes).

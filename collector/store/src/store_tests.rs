@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
+use crate::cardinality::SeriesLimit;
 use sextant_model::{MatchOp, Sample};
 
 pub(super) type R = Result<(), Box<dyn Error>>;
@@ -136,26 +137,177 @@ fn out_of_order_and_duplicates_are_counted() -> R {
 }
 
 #[test]
-fn invalid_input_is_rejected_whole() -> R {
+fn invalid_items_are_refused_alone_and_named() -> R {
     let dir = tempfile::tempdir()?;
     let s = Store::open(dir.path(), StoreConfig::default())?;
     let big = "x".repeat(crate::config::MAX_LABEL_BYTES + 1);
     let bad = Series {
-        labels: l(&[("a", &big)]),
+        labels: l(&[("__name__", "bad"), ("a", &big)]),
         samples: vec![Sample { t: 1, v: 1.0 }],
     };
-    assert!(matches!(
-        s.append_samples(&[series("ok", "a", 0, 1), bad]),
-        Err(StoreError::Invalid { .. })
-    ));
-    assert!(s.select(&[], 0, i64::MAX).is_empty());
+    let many: Vec<(String, String)> = (0..=crate::config::MAX_LABEL_PAIRS)
+        .map(|i| (format!("l{i}"), "v".to_string()))
+        .collect();
+    let wide = Series {
+        labels: Labels::from_pairs(many),
+        samples: vec![Sample { t: 1, v: 1.0 }],
+    };
+    let r = s.append_samples(&[bad, series("ok", "a", 0, 1), wide])?;
+    assert_eq!(r.samples_appended, 1);
+    let refused: Vec<usize> = r.refused.iter().map(|x| x.index).collect();
+    assert_eq!(refused, [0, 2]);
+    assert!(
+        matches!(&r.refused[0].reason, Refusal::Invalid(w) if w.contains("exceeds 65536 bytes")),
+        "{:?}",
+        r.refused
+    );
+    assert!(
+        matches!(&r.refused[1].reason, Refusal::Invalid(w) if w.contains("1025 labels")),
+        "{:?}",
+        r.refused
+    );
+    assert_eq!(everything(&s)?.len(), 1);
+
     let mut e = log(1, "a", "x");
     e.line = "y".repeat(crate::config::MAX_LOG_LINE_BYTES + 1);
-    assert!(matches!(
-        s.append_logs(&[e]),
-        Err(StoreError::Invalid { .. })
-    ));
+    let r = s.append_logs(&[log(2, "a", "kept"), e])?;
+    assert_eq!((r.appended, r.refused.len()), (1, 1));
+    assert_eq!(r.refused[0].index, 1);
+    assert_eq!(all_logs(&s)?.len(), 1);
+
+    let fat = SpanEntry {
+        payload: vec![0; crate::config::MAX_SPAN_PAYLOAD_BYTES + 1],
+        ..span(9, 1, 1)
+    };
+    let r = s.append_spans(&[fat, span(1, 1, 1)])?;
+    assert_eq!((r.appended, r.refused.len()), (1, 1));
+    assert_eq!(s.trace(&[9; 16]).len(), 0);
+    assert_eq!(s.trace(&[1; 16]).len(), 1);
     Ok(())
+}
+
+fn numbered(job: &str, i: usize, t: i64) -> Series {
+    Series {
+        labels: l(&[("__name__", "m"), ("job", job), ("i", &i.to_string())]),
+        samples: vec![Sample { t, v: 1.0 }],
+    }
+}
+
+#[test]
+fn series_limits_refuse_new_series_only() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    let limits = SeriesLimits {
+        max_series: 5,
+        max_series_per_source: 3,
+    };
+    let a: Vec<Series> = (0..4).map(|i| numbered("a", i, 10)).collect();
+    let r = s.append_samples_within(&a, limits)?;
+    assert_eq!((r.series_created, r.samples_appended), (3, 3));
+    assert_eq!(
+        r.refused,
+        [Refused {
+            index: 3,
+            reason: Refusal::SeriesLimit {
+                limit: SeriesLimit::PerSource,
+                source: "a".into(),
+                max: 3
+            }
+        }]
+    );
+    let b: Vec<Series> = (0..3).map(|i| numbered("b", i, 10)).collect();
+    let r = s.append_samples_within(&b, limits)?;
+    assert_eq!(r.series_created, 2);
+    assert!(matches!(
+        r.refused[..],
+        [Refused {
+            index: 2,
+            reason: Refusal::SeriesLimit {
+                limit: SeriesLimit::Global,
+                ..
+            }
+        }]
+    ));
+    // Full, yet every existing series still takes samples.
+    let again: Vec<Series> = (0..3)
+        .map(|i| numbered("a", i, 20))
+        .chain((0..2).map(|i| numbered("b", i, 20)))
+        .collect();
+    let r = s.append_samples_within(&again, limits)?;
+    assert_eq!((r.samples_appended, r.refused.len()), (5, 0));
+    Ok(())
+}
+
+#[test]
+fn series_counts_survive_restart_and_free_with_retention() -> R {
+    let dir = tempfile::tempdir()?;
+    let limits = SeriesLimits {
+        max_series: 3,
+        max_series_per_source: 3,
+    };
+    let day = 24 * 3600 * 1000;
+    let now = 100 * day;
+    {
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        // One old series, two current ones: the store is full.
+        s.append_samples_within(&[numbered("a", 0, now - 20 * day)], limits)?;
+        let r = s.append_samples_within(
+            &[
+                numbered("a", 1, now),
+                numbered("a", 2, now),
+                numbered("a", 3, now),
+            ],
+            limits,
+        )?;
+        assert_eq!(r.refused.len(), 1);
+    }
+    // Recovered from the WAL, the three series still count.
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    let r = s.append_samples_within(&[numbered("a", 3, now)], limits)?;
+    assert_eq!((r.series_created, r.refused.len()), (0, 1));
+    // Retention drops the old series and frees its slot.
+    assert_eq!(s.maintain(now)?.series_dropped, 1);
+    let r = s.append_samples_within(&[numbered("a", 3, now)], limits)?;
+    assert_eq!((r.series_created, r.refused.len()), (1, 0));
+    Ok(())
+}
+
+#[test]
+fn maintenance_drops_the_future_so_the_series_takes_current_data() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    let now = 1_700_000_000_000;
+    let mut ss = series("up", "a", now - 150 * 15_000, 150);
+    ss.samples.push(Sample {
+        t: i64::MAX,
+        v: 9.0,
+    });
+    s.append_samples(&[ss, numbered("f", 0, now + 365 * 86_400_000)])?;
+    // Locked: the current sample is older than the one from the future.
+    assert_eq!(
+        s.append_samples(&[series("up", "a", now, 1)])?
+            .samples_out_of_order,
+        1
+    );
+    let rep = s.maintain(now)?;
+    assert_eq!((rep.samples_dropped, rep.series_dropped), (2, 1));
+    let r = s.append_samples(&[series("up", "a", now, 1)])?;
+    assert_eq!(r.samples_appended, 1);
+    let dump = everything(&s)?;
+    assert_eq!(dump.len(), 1);
+    assert_eq!(dump[0].1.len(), 151);
+    // Future log lines go too.
+    s.append_logs(&[
+        log(ms(now) + 3_600_000_000_000, "api", "later"),
+        log(ms(now), "api", "now"),
+    ])?;
+    assert_eq!(s.maintain(now)?.logs_dropped, 1);
+    assert_eq!(all_logs(&s)?.len(), 1);
+    Ok(())
+}
+
+fn ms(t_ms: i64) -> i64 {
+    t_ms * 1_000_000
 }
 
 #[test]
@@ -249,6 +401,7 @@ fn retention_by_age() -> R {
     let cfg = StoreConfig {
         retention: Duration::from_secs(3600),
         max_bytes: 0,
+        max_future: Duration::MAX,
     };
     let s = Store::open(dir.path(), cfg.clone())?;
     let hour = 3_600_000i64;
@@ -287,6 +440,7 @@ fn retention_by_size_drops_oldest_first() -> R {
         StoreConfig {
             retention: Duration::from_secs(1 << 40),
             max_bytes: 0,
+            max_future: Duration::MAX,
         },
     )?;
     let line = "z".repeat(1000);
@@ -305,6 +459,7 @@ fn retention_by_size_drops_oldest_first() -> R {
     let cfg = StoreConfig {
         retention: Duration::from_secs(1 << 40),
         max_bytes: 100_000,
+        max_future: Duration::MAX,
     };
     let s = Store::open(dir.path(), cfg)?;
     let rep = s.maintain(0)?;

@@ -16,8 +16,9 @@ use crate::body::BodyError;
 use crate::otlp_http::Encoding;
 
 /// What kind of failure an error is. The first eight are Prometheus's
-/// `errorType`s (`web/api/v1/api.go`); the last two are the receivers'
-/// (body over a limit, a content type or encoding we do not take).
+/// `errorType`s (`web/api/v1/api.go`); the last three are the receivers'
+/// (body over a limit, a content type or encoding we do not take, a limit
+/// on what the collector holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorType {
     /// `bad_data`: the request is wrong; the client must fix it.
@@ -40,11 +41,14 @@ pub enum ErrorType {
     TooLarge,
     /// A `Content-Type` or `Content-Encoding` the receiver does not take.
     UnsupportedMediaType,
+    /// A limit on what the collector holds (series) is reached: 429, and
+    /// the sender should retry later, as `Retry-After` says.
+    ResourceExhausted,
 }
 
 impl ErrorType {
     /// Every type, for lookups and tests.
-    pub const ALL: [ErrorType; 10] = [
+    pub const ALL: [ErrorType; 11] = [
         ErrorType::BadData,
         ErrorType::Execution,
         ErrorType::Timeout,
@@ -55,6 +59,7 @@ impl ErrorType {
         ErrorType::NotAcceptable,
         ErrorType::TooLarge,
         ErrorType::UnsupportedMediaType,
+        ErrorType::ResourceExhausted,
     ];
 
     /// The `errorType` string Prometheus answers (and, for the receivers'
@@ -71,6 +76,7 @@ impl ErrorType {
             ErrorType::NotAcceptable => "not_acceptable",
             ErrorType::TooLarge => "too_large",
             ErrorType::UnsupportedMediaType => "unsupported_media_type",
+            ErrorType::ResourceExhausted => "resource_exhausted",
         }
     }
 
@@ -97,6 +103,7 @@ impl ErrorType {
             ErrorType::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ErrorType::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorType::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -113,7 +120,7 @@ impl ErrorType {
             ErrorType::Unavailable => tonic::Code::Unavailable,
             ErrorType::Internal => tonic::Code::Internal,
             ErrorType::NotFound => tonic::Code::NotFound,
-            ErrorType::TooLarge => tonic::Code::ResourceExhausted,
+            ErrorType::TooLarge | ErrorType::ResourceExhausted => tonic::Code::ResourceExhausted,
         }
     }
 }
@@ -139,6 +146,7 @@ impl From<&QueryError> for ErrorType {
 pub struct ApiError {
     kind: ErrorType,
     message: String,
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -147,7 +155,14 @@ impl ApiError {
         ApiError {
             kind,
             message: message.into(),
+            retry_after_secs: None,
         }
+    }
+
+    /// Tells the client when to retry (`Retry-After` on HTTP answers).
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     /// `bad_data` (400): the request is wrong.
@@ -195,7 +210,8 @@ impl ApiError {
     /// Remote-write's: the reason as plain text, as Prometheus's receiver
     /// answers (senders log it; only the status decides a retry).
     pub fn remote_write(self) -> Response {
-        self.text()
+        let retry = self.retry_after_secs;
+        with_retry_after(self.text(), retry)
     }
 
     /// OTLP/HTTP's: a `google.rpc.Status` with the gRPC code and the
@@ -205,7 +221,10 @@ impl ApiError {
             code: self.kind.grpc_code() as i32,
             message: self.message,
         };
-        crate::otlp_http::encode(self.kind.status(), encoding, &status)
+        with_retry_after(
+            crate::otlp_http::encode(self.kind.status(), encoding, &status),
+            self.retry_after_secs,
+        )
     }
 
     /// OTLP/gRPC's: a `tonic::Status` with the type's gRPC code.
@@ -216,6 +235,14 @@ impl ApiError {
     fn text(self) -> Response {
         (self.kind.status(), self.message).into_response()
     }
+}
+
+fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
+    if let Some(secs) = secs {
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    resp
 }
 
 impl From<QueryError> for ApiError {
@@ -272,6 +299,7 @@ mod tests {
                 ("not_acceptable", 406, InvalidArgument),
                 ("too_large", 413, ResourceExhausted),
                 ("unsupported_media_type", 415, InvalidArgument),
+                ("resource_exhausted", 429, ResourceExhausted),
             ]
         );
         for t in ErrorType::ALL {
@@ -302,6 +330,25 @@ mod tests {
         assert_eq!(
             kind(BodyError::UnsupportedEncoding("br".into())),
             ErrorType::UnsupportedMediaType
+        );
+    }
+
+    #[test]
+    fn retry_after_is_a_header_on_http_answers() {
+        let e = ApiError::new(ErrorType::ResourceExhausted, "full").retry_after(60);
+        for resp in [e.clone().remote_write(), e.otlp(Encoding::Json)] {
+            assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                resp.headers().get(axum::http::header::RETRY_AFTER),
+                Some(&axum::http::HeaderValue::from_static("60"))
+            );
+        }
+        let plain = ApiError::bad_data("x").remote_write();
+        assert!(
+            plain
+                .headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .is_none()
         );
     }
 

@@ -7,11 +7,20 @@
 //! [`spans`], which only the collector needs (the Tempo API reads spans
 //! back through [`spans::from_entries`]). `Ok` means the store has
 //! fsynced the data: only then may a receiver acknowledge the request.
+//!
+//! Before the store sees them, series and log entries are checked one by
+//! one ([`validate`]); what fails, and new series the store refuses past a
+//! series limit, are refused alone and gathered in [`refusals`], which
+//! makes the receiver's 400 or 429 answer ([`Accepted::refusal`]); the rest
+//! of the request is stored.
 
 pub mod logs;
+pub mod refusals;
 pub mod spans;
+pub mod validate;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -25,7 +34,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use sextant_model::Series;
 use sextant_otlp::{Signal as OtlpSignal, SignalRequest};
 use sextant_prometheus as promconv;
-use sextant_store::{Store, StoreError};
+use sextant_store::{Refusal, SeriesLimits, Store, StoreError};
+
+use crate::api::error::ApiError;
+use crate::config::Limits;
+use refusals::Refusals;
+use validate::{Rules, describe};
 
 /// What a receiver counts, for metric labels and errors: one of the three
 /// OTLP signals, or Prometheus remote-write samples.
@@ -47,19 +61,56 @@ impl Signal {
     }
 }
 
+/// What ingest checks a request against: the per-item rules and the
+/// store's series caps, made once from the collector's limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Label and time checks.
+    pub rules: Rules,
+    /// `max_series` and `max_series_per_source`.
+    pub series: SeriesLimits,
+}
+
+impl Policy {
+    /// The policy of `limits`, refusing data older than `retention`.
+    pub fn new(limits: &Limits, retention: Duration) -> Policy {
+        Policy {
+            rules: Rules::new(limits, retention),
+            series: SeriesLimits {
+                max_series: limits.max_series,
+                max_series_per_source: limits.max_series_per_source,
+            },
+        }
+    }
+}
+
 /// What an append accepted and what it could not map: becomes an OTLP
-/// partial-success response when `rejected > 0`.
+/// partial-success response when `rejected > 0`, and a 400 or 429 when
+/// [`Accepted::refusal`] says so.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Accepted {
     /// Items stored.
     pub accepted: u64,
-    /// Items that could not be mapped or were refused by the store.
+    /// Items that could not be mapped or were out of order.
     pub rejected: u64,
     /// Why, for the client; empty when nothing was rejected.
     pub message: String,
+    /// Items refused by validation or a series limit.
+    pub refusals: Refusals,
+    /// Samples or log entries the store took, for the refusal's message.
+    pub stored: u64,
+    /// The unit of `stored` and of the refusals.
+    pub unit: &'static str,
 }
 
 impl Accepted {
+    /// The error answer when validation or a series limit refused items
+    /// (the rest are stored): what every receiver sends instead of its
+    /// success answer. `None`: answer as usual (partial success included).
+    pub(crate) fn refusal(&self) -> Option<ApiError> {
+        self.refusals.answer(self.unit, self.stored, &self.message)
+    }
+
     /// The OTLP logs response: partial success only when something was rejected.
     pub fn logs_response(self) -> ExportLogsServiceResponse {
         let partial_success = (self.rejected > 0).then_some(ExportLogsPartialSuccess {
@@ -102,48 +153,140 @@ pub enum IngestError {
 /// Maps OTLP metrics to Prometheus series and appends them.
 pub async fn metrics(
     store: &Arc<Store>,
+    policy: &Policy,
     req: ExportMetricsServiceRequest,
 ) -> Result<Accepted, IngestError> {
     let points = req.item_count() as u64;
     let (series, rejected) = promconv::otlp_to_series(&req);
     let rejected_points: u64 = rejected.iter().map(|r| r.data_points).sum();
-    let mut out = samples(store, series).await?;
+    let mut out = samples(store, policy, series).await?;
     let reasons: Vec<String> = rejected.into_iter().map(|r| r.reason).collect();
-    out.accepted = points.saturating_sub(rejected_points);
-    out.rejected = rejected_points;
+    // Refusals are counted in samples: a histogram point is several.
+    let refused = out.refusals.invalid + out.refusals.limited;
+    out.accepted = points.saturating_sub(rejected_points + refused);
+    out.rejected += rejected_points;
     out.message = join_reasons(reasons, &out.message);
     Ok(out)
 }
 
-/// Appends remote-write (or mapped OTLP) series; out-of-order samples are counted as rejected.
-pub async fn samples(store: &Arc<Store>, series: Vec<Series>) -> Result<Accepted, IngestError> {
+/// Validates remote-write (or mapped OTLP) series and appends the valid
+/// ones; out-of-order samples are counted as rejected, refused series and
+/// samples named in [`Accepted::refusals`].
+pub async fn samples(
+    store: &Arc<Store>,
+    policy: &Policy,
+    series: Vec<Series>,
+) -> Result<Accepted, IngestError> {
+    let mut refusals = Refusals::default();
+    let series = screen_series(series, &policy.rules, now_ms(), &mut refusals);
     let store = Arc::clone(store);
-    let report = tokio::task::spawn_blocking(move || store.append_samples(&series)).await??;
+    let limits = policy.series;
+    let (report, series) = tokio::task::spawn_blocking(move || {
+        store
+            .append_samples_within(&series, limits)
+            .map(|r| (r, series))
+    })
+    .await??;
+    for r in &report.refused {
+        let Some(ss) = series.get(r.index) else {
+            continue;
+        };
+        let n = ss.samples.len() as u64;
+        match &r.reason {
+            Refusal::SeriesLimit { limit, source, .. } => {
+                refusals.limited(n, &describe(&ss.labels), source, *limit, &r.reason)
+            }
+            _ => refusals.invalid(n, &describe(&ss.labels), &r.reason),
+        }
+    }
     let rejected = report.samples_out_of_order;
     let message = if rejected > 0 {
         format!("{rejected} samples out of order or older than the series' newest sample")
     } else {
         String::new()
     };
+    let stored = report.samples_appended + report.samples_duplicate;
     Ok(Accepted {
-        accepted: report.samples_appended + report.samples_duplicate,
+        accepted: stored,
         rejected,
         message,
+        refusals,
+        stored,
+        unit: "samples",
     })
 }
 
-/// Maps OTLP log records to stream entries and appends them.
+/// Drops the series and samples `rules` refuse, recording why.
+fn screen_series(
+    mut series: Vec<Series>,
+    rules: &Rules,
+    now_ms: i64,
+    refusals: &mut Refusals,
+) -> Vec<Series> {
+    series.retain_mut(|ss| {
+        if let Err(why) = rules.labels(&ss.labels) {
+            refusals.invalid(ss.samples.len() as u64, &describe(&ss.labels), why);
+            return false;
+        }
+        // Most series pass whole; only a failing one pays for the split.
+        if let Some(first) = ss
+            .samples
+            .iter()
+            .find_map(|x| rules.time(x.t, now_ms).err())
+        {
+            let before = ss.samples.len();
+            ss.samples.retain(|x| rules.time(x.t, now_ms).is_ok());
+            let n = (before - ss.samples.len()) as u64;
+            let more = if n > 1 {
+                format!(" (and {} more samples)", n - 1)
+            } else {
+                String::new()
+            };
+            refusals.invalid(n, &describe(&ss.labels), format!("{first}{more}"));
+        }
+        !ss.samples.is_empty()
+    });
+    series
+}
+
+/// Maps OTLP log records to stream entries, validates them and appends the valid ones.
 pub async fn logs(
     store: &Arc<Store>,
+    policy: &Policy,
     req: ExportLogsServiceRequest,
     max_string_bytes: usize,
 ) -> Result<Accepted, IngestError> {
-    let entries = logs::to_entries(&req, max_string_bytes, now_ns());
-    let accepted = entries.len() as u64;
+    let now = now_ns();
+    let mut refusals = Refusals::default();
+    let mut entries = logs::to_entries(&req, max_string_bytes, now);
+    let now_ms = now.div_euclid(1_000_000);
+    entries.retain(|e| {
+        let check = policy
+            .rules
+            .labels(&e.stream)
+            .and_then(|()| policy.rules.time(e.t_ns.div_euclid(1_000_000), now_ms));
+        match check {
+            Ok(()) => true,
+            Err(why) => {
+                refusals.invalid(1, &format!("log stream {}", describe(&e.stream)), why);
+                false
+            }
+        }
+    });
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || store.append_logs(&entries)).await??;
+    let (report, entries) =
+        tokio::task::spawn_blocking(move || store.append_logs(&entries).map(|r| (r, entries)))
+            .await??;
+    for r in &report.refused {
+        if let Some(e) = entries.get(r.index) {
+            refusals.invalid(1, &format!("log stream {}", describe(&e.stream)), &r.reason);
+        }
+    }
     Ok(Accepted {
-        accepted,
+        accepted: report.appended,
+        refusals,
+        stored: report.appended,
+        unit: "log records",
         ..Accepted::default()
     })
 }
@@ -154,18 +297,28 @@ pub async fn traces(
     req: ExportTraceServiceRequest,
 ) -> Result<Accepted, IngestError> {
     let (entries, invalid) = spans::to_entries(req);
-    let accepted = entries.len() as u64;
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || store.append_spans(&entries)).await??;
-    let message = if invalid > 0 {
-        format!("{invalid} spans have an invalid trace id (must be 16 bytes, not all zero)")
-    } else {
-        String::new()
-    };
+    let report = tokio::task::spawn_blocking(move || store.append_spans(&entries)).await??;
+    let mut reasons = Vec::new();
+    if invalid > 0 {
+        reasons.push(format!(
+            "{invalid} spans have an invalid trace id (must be 16 bytes, not all zero)"
+        ));
+    }
+    if let Some(first) = report.refused.first() {
+        reasons.push(format!(
+            "{} spans refused: {}",
+            report.refused.len(),
+            first.reason
+        ));
+    }
     Ok(Accepted {
-        accepted,
-        rejected: invalid,
-        message,
+        accepted: report.appended,
+        rejected: invalid + report.refused.len() as u64,
+        message: reasons.join("; "),
+        stored: report.appended,
+        unit: "spans",
+        ..Accepted::default()
     })
 }
 
@@ -210,9 +363,16 @@ impl Request {
     }
 }
 
+fn now_ms() -> i64 {
+    now_ns().div_euclid(1_000_000)
+}
+
 fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod receiver_tests;
