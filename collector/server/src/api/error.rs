@@ -13,6 +13,8 @@ use serde_json::json;
 use sextant_promql::QueryError;
 
 use crate::body::BodyError;
+use crate::decode::DecodeError;
+use crate::inflight::Refusal;
 use crate::otlp_http::Encoding;
 
 /// What kind of failure an error is. The first eight are Prometheus's
@@ -40,11 +42,14 @@ pub enum ErrorType {
     TooLarge,
     /// A `Content-Type` or `Content-Encoding` the receiver does not take.
     UnsupportedMediaType,
+    /// Over a limit that frees up (the in-flight budget): 429 with
+    /// `Retry-After`, gRPC `RESOURCE_EXHAUSTED` with a `RetryInfo`.
+    Limited,
 }
 
 impl ErrorType {
     /// Every type, for lookups and tests.
-    pub const ALL: [ErrorType; 10] = [
+    pub const ALL: [ErrorType; 11] = [
         ErrorType::BadData,
         ErrorType::Execution,
         ErrorType::Timeout,
@@ -55,6 +60,7 @@ impl ErrorType {
         ErrorType::NotAcceptable,
         ErrorType::TooLarge,
         ErrorType::UnsupportedMediaType,
+        ErrorType::Limited,
     ];
 
     /// The `errorType` string Prometheus answers (and, for the receivers'
@@ -71,6 +77,7 @@ impl ErrorType {
             ErrorType::NotAcceptable => "not_acceptable",
             ErrorType::TooLarge => "too_large",
             ErrorType::UnsupportedMediaType => "unsupported_media_type",
+            ErrorType::Limited => "limited",
         }
     }
 
@@ -97,6 +104,7 @@ impl ErrorType {
             ErrorType::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ErrorType::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorType::Limited => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -113,7 +121,7 @@ impl ErrorType {
             ErrorType::Unavailable => tonic::Code::Unavailable,
             ErrorType::Internal => tonic::Code::Internal,
             ErrorType::NotFound => tonic::Code::NotFound,
-            ErrorType::TooLarge => tonic::Code::ResourceExhausted,
+            ErrorType::TooLarge | ErrorType::Limited => tonic::Code::ResourceExhausted,
         }
     }
 }
@@ -132,6 +140,11 @@ impl From<&QueryError> for ErrorType {
         ErrorType::from_name(e.error_type()).unwrap_or(ErrorType::Execution)
     }
 }
+
+/// How long a [`ErrorType::Limited`] answer asks the client to wait
+/// (`Retry-After`, gRPC `RetryInfo`): long enough for requests in flight to
+/// finish, short enough that a sender's queue does not back up.
+pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// An error answer: its type and the message the client reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -205,17 +218,41 @@ impl ApiError {
             code: self.kind.grpc_code() as i32,
             message: self.message,
         };
-        crate::otlp_http::encode(self.kind.status(), encoding, &status)
+        let limited = self.kind == ErrorType::Limited;
+        let resp = crate::otlp_http::encode(self.kind.status(), encoding, &status);
+        with_retry_after(limited, resp)
     }
 
-    /// OTLP/gRPC's: a `tonic::Status` with the type's gRPC code.
+    /// OTLP/gRPC's: a `tonic::Status` with the type's gRPC code; a
+    /// `Limited` one carries a `google.rpc.RetryInfo`, which OTLP requires
+    /// for a client to retry `RESOURCE_EXHAUSTED`.
     pub fn grpc(self) -> tonic::Status {
+        if self.kind == ErrorType::Limited {
+            use tonic_types::{ErrorDetails, StatusExt};
+            return tonic::Status::with_error_details(
+                self.kind.grpc_code(),
+                self.message,
+                ErrorDetails::with_retry_info(Some(RETRY_AFTER)),
+            );
+        }
         tonic::Status::new(self.kind.grpc_code(), self.message)
     }
 
     fn text(self) -> Response {
-        (self.kind.status(), self.message).into_response()
+        let limited = self.kind == ErrorType::Limited;
+        with_retry_after(limited, (self.kind.status(), self.message).into_response())
     }
+}
+
+/// Adds `Retry-After` to a `Limited` answer.
+fn with_retry_after(limited: bool, mut resp: Response) -> Response {
+    if limited {
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(RETRY_AFTER.as_secs()),
+        );
+    }
+    resp
 }
 
 impl From<QueryError> for ApiError {
@@ -232,6 +269,32 @@ impl From<BodyError> for ApiError {
             BodyError::TooLarge(_) => ErrorType::TooLarge,
             BodyError::Malformed(_) => ErrorType::BadData,
             BodyError::UnsupportedEncoding(_) => ErrorType::UnsupportedMediaType,
+            BodyError::Budget(ref r) => return ApiError::from(r.clone()),
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    /// A budget that frees up is `Limited` (retry); one the request alone
+    /// is over is too large (do not).
+    fn from(r: Refusal) -> ApiError {
+        let kind = match r {
+            Refusal::Busy { .. } => ErrorType::Limited,
+            Refusal::NeverFits { .. } => ErrorType::TooLarge,
+        };
+        ApiError::new(kind, r.to_string())
+    }
+}
+
+impl From<DecodeError> for ApiError {
+    /// Over an item or size limit is too large; malformed bytes are bad
+    /// data; the budget decides for itself.
+    fn from(e: DecodeError) -> ApiError {
+        let kind = match e {
+            DecodeError::Malformed { .. } => ErrorType::BadData,
+            DecodeError::OverLimit { .. } | DecodeError::Inflates { .. } => ErrorType::TooLarge,
+            DecodeError::Budget(r) => return ApiError::from(r),
         };
         ApiError::new(kind, e.to_string())
     }
@@ -272,6 +335,7 @@ mod tests {
                 ("not_acceptable", 406, InvalidArgument),
                 ("too_large", 413, ResourceExhausted),
                 ("unsupported_media_type", 415, InvalidArgument),
+                ("limited", 429, ResourceExhausted),
             ]
         );
         for t in ErrorType::ALL {
