@@ -163,9 +163,14 @@ pub fn otlp_json<M: OtlpRequest>(
         what: format!("JSON {what} is not valid UTF-8"),
         reason: e.to_string(),
     })?;
-    let tally = json::scan(bytes).map_err(|e| malformed(e.to_string()))?;
-    admit(what, &tally, limits, permit)?;
-    serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))
+    let scan = json::scan(bytes).map_err(|e| malformed(e.to_string()))?;
+    admit(what, &scan.tally, limits, permit)?;
+    if scan.rewrites == 0 {
+        return serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()));
+    }
+    permit.grow(bytes.len() + scan.growth)?;
+    let normal = json::normalize(bytes, &scan).map_err(|e| malformed(e.to_string()))?;
+    serde_json::from_slice(&normal).map_err(|e| malformed(e.to_string()))
 }
 
 /// Decodes a remote-write 1.0 body (snappy block format around a

@@ -123,3 +123,4 @@ fn push_len(out: &mut Vec<u8>, mut n: usize) {
         out.push(b | 0x80);
     }
 }
+
