@@ -8,6 +8,7 @@
 
 mod common;
 
+mod amplification;
 mod bad_queries;
 mod crate_graph;
 mod durability;

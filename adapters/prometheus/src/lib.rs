@@ -27,6 +27,7 @@ pub use otlp::{Rejected, otlp_to_series};
 pub use registry::registry_to_otlp;
 pub use remote_write::{
     MAX_DECOMPRESSED_BYTES, RemoteWriteBatch, RemoteWriteError, decode_remote_write,
-    decode_remote_write_batch, encode_remote_write,
+    decode_remote_write_batch, decode_write_request, decode_write_request_batch,
+    encode_remote_write,
 };
 pub use values::go_format_f;

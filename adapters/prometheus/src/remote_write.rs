@@ -149,7 +149,19 @@ pub fn decode_remote_write_batch(body: &[u8]) -> Result<RemoteWriteBatch, Remote
         });
     }
     let raw = snap::raw::Decoder::new().decompress_vec(body)?;
-    let req = <WriteRequest as prost::Message>::decode(raw.as_slice())?;
+    decode_write_request_batch(&raw)
+}
+
+/// Decodes an already decompressed `WriteRequest` into series, validated as
+/// [`decode_remote_write`] does. For a receiver that bounds the snappy layer
+/// and pre-scans the protobuf itself before decoding.
+pub fn decode_write_request(raw: &[u8]) -> Result<Vec<Series>, RemoteWriteError> {
+    decode_write_request_batch(raw).map(|b| b.series)
+}
+
+/// [`decode_write_request`] with the skipped counts.
+pub fn decode_write_request_batch(raw: &[u8]) -> Result<RemoteWriteBatch, RemoteWriteError> {
+    let req = <WriteRequest as prost::Message>::decode(raw)?;
 
     let mut batch = RemoteWriteBatch::default();
     for (index, ts) in req.timeseries.into_iter().enumerate() {

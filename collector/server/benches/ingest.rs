@@ -1,6 +1,10 @@
 //! End-to-end ingest through the collector's own routers (no socket): body
 //! decode, mapping and a durable store append, on a current-thread runtime.
 //! Elements are samples, log records or spans; 1000 per request.
+//!
+//! The `decode` group prices the limits alone: each body decoded with plain
+//! prost (no limits) and through `sextant_collector::decode` (pre-scan,
+//! item limits, in-flight permit, then the same prost decode).
 // `criterion_group!` generates an undocumented public function.
 #![allow(missing_docs)]
 
@@ -228,5 +232,62 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
+/// Decoding with the limits on (`bounded`) and off (`plain`), same bodies.
+fn bench_decode(c: &mut Criterion) {
+    use sextant_collector::decode;
+    use sextant_collector::inflight::Budget;
+    let limits = Limits::default();
+    let budget = Budget::new(usize::MAX);
+    let mut group = c.benchmark_group("decode");
+    group.throughput(Throughput::Elements(PER_REQUEST as u64));
+    let t = 1_700_000_000_000;
+    let (metrics, logs, traces, rw) = (
+        metrics_body(t),
+        logs_body(t),
+        traces_body(t),
+        remote_write_body(t),
+    );
+    group.bench_function("metrics_plain", |b| {
+        b.iter(|| ExportMetricsServiceRequest::decode(metrics.as_slice()).expect("decodes"))
+    });
+    group.bench_function("metrics_bounded", |b| {
+        b.iter(|| {
+            let mut permit = budget.reserve(metrics.len()).expect("fits");
+            decode::otlp_protobuf::<ExportMetricsServiceRequest>(&metrics, &limits, &mut permit)
+                .expect("decodes")
+        })
+    });
+    group.bench_function("logs_plain", |b| {
+        b.iter(|| ExportLogsServiceRequest::decode(logs.as_slice()).expect("decodes"))
+    });
+    group.bench_function("logs_bounded", |b| {
+        b.iter(|| {
+            let mut permit = budget.reserve(logs.len()).expect("fits");
+            decode::otlp_protobuf::<ExportLogsServiceRequest>(&logs, &limits, &mut permit)
+                .expect("decodes")
+        })
+    });
+    group.bench_function("traces_plain", |b| {
+        b.iter(|| ExportTraceServiceRequest::decode(traces.as_slice()).expect("decodes"))
+    });
+    group.bench_function("traces_bounded", |b| {
+        b.iter(|| {
+            let mut permit = budget.reserve(traces.len()).expect("fits");
+            decode::otlp_protobuf::<ExportTraceServiceRequest>(&traces, &limits, &mut permit)
+                .expect("decodes")
+        })
+    });
+    group.bench_function("remote_write_plain", |b| {
+        b.iter(|| sextant_prometheus::decode_remote_write(&rw).expect("decodes"))
+    });
+    group.bench_function("remote_write_bounded", |b| {
+        b.iter(|| {
+            let mut permit = budget.reserve(rw.len()).expect("fits");
+            decode::remote_write(&rw, &limits, &mut permit).expect("decodes")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_decode);
 criterion_main!(benches);

@@ -111,6 +111,23 @@ pub struct Limits {
     pub max_series: u64,
     /// Most series one source (the `job` label) may hold.
     pub max_series_per_source: u64,
+
+    // Bounded decode and in-flight memory: counted by the pre-scan before
+    // anything is decoded (413 beyond), and one budget for all receivers.
+    /// Most resources (`resource_metrics`/`_logs`/`_spans` elements) in one request.
+    pub max_resources_per_request: usize,
+    /// Most metric data points in one request.
+    pub max_points_per_request: usize,
+    /// Most log records in one request.
+    pub max_log_records_per_request: usize,
+    /// Most spans in one request.
+    pub max_spans_per_request: usize,
+    /// Most remote-write time series in one request.
+    pub max_series_per_request: usize,
+    /// Bytes all requests being read, decoded and stored may hold at once
+    /// (bodies plus estimated decoded size): 429 with `Retry-After` past it,
+    /// 413 for a request that alone is over it.
+    pub max_inflight_bytes: usize,
 }
 
 impl Default for Limits {
@@ -126,6 +143,13 @@ impl Default for Limits {
             creation_grace_period: Duration::from_secs(10 * 60),
             max_series: 1_000_000,
             max_series_per_source: 100_000,
+
+            max_resources_per_request: 10_000,
+            max_points_per_request: 1_000_000,
+            max_log_records_per_request: 1_000_000,
+            max_spans_per_request: 1_000_000,
+            max_series_per_request: 1_000_000,
+            max_inflight_bytes: 256 << 20,
         }
     }
 }

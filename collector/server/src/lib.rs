@@ -18,6 +18,8 @@
 //! the ones the unit tests drive, so tests see the production routing.
 
 pub mod config;
+pub mod decode;
+pub mod inflight;
 pub mod ingest;
 pub mod telemetry;
 
@@ -51,6 +53,8 @@ pub struct Collector {
     policy: ingest::Policy,
     metrics: Arc<CollectorMetrics>,
     query: api::QueryRunner,
+    /// Bytes held by requests in flight, shared by every receiver.
+    inflight: Arc<inflight::Budget>,
 }
 
 impl Collector {
@@ -70,6 +74,7 @@ impl Collector {
             policy,
             metrics,
             query: api::QueryRunner::new(query),
+            inflight: inflight::Budget::new(limits.max_inflight_bytes),
         })
     }
 

@@ -1,7 +1,9 @@
 //! The OTLP/HTTP receiver (`POST /v1/logs`, `/v1/metrics`, `/v1/traces`),
 //! protobuf and JSON exactly as the OTLP spec encodes them, gzip bodies,
-//! partial-success responses, 400/413/415 (and 503 when the store fails)
-//! with a `google.rpc.Status` reason ([`ApiError::otlp`]). It listens on a
+//! partial-success responses, 400/413/415 (429 with `Retry-After` when the
+//! in-flight budget is full, 503 when the store fails) with a
+//! `google.rpc.Status` reason ([`ApiError::otlp`]). Bodies decode through
+//! [`crate::decode`]: pre-scanned, item-limited and charged to the budget. It listens on a
 //! port of its own; [`router`] is what the binary mounts there and what the
 //! unit tests (`otlp_http_tests`) drive.
 
@@ -16,13 +18,14 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use sextant_otlp::Signal as OtlpSignal;
 
 use crate::Collector;
 use crate::api::error::{ApiError, ErrorType};
 use crate::body;
+use crate::decode::{self, OtlpRequest};
+use crate::inflight::Permit;
 use crate::ingest::{Accepted, Request, Signal};
 
 const TRANSPORT: &str = "http";
@@ -114,30 +117,25 @@ fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
     }
 }
 
-/// Reads and decodes one request body into message `M`.
-async fn decode<M: Message + Default + DeserializeOwned>(
+/// Reads and decodes one request body into message `M`, bounded by the
+/// pre-scan and the in-flight budget; the permit holds the request's
+/// bytes until the handler has answered.
+async fn decode<M: OtlpRequest>(
     c: &Collector,
     headers: &HeaderMap,
     body: Body,
-    what: &str,
-) -> Result<(M, Encoding), Refusal> {
+) -> Result<(M, Encoding, Permit), Refusal> {
     let encoding = encoding_of(headers)?;
     let refuse = |error| Refusal { error, encoding };
-    let bad = |reason| refuse(ApiError::bad_data(reason));
-    let bytes = body::read(headers, body, &c.limits)
+    let (bytes, mut permit) = body::read(headers, body, &c.limits, &c.inflight)
         .await
         .map_err(|e| refuse(ApiError::from(e)))?;
     let msg = match encoding {
-        Encoding::Protobuf => {
-            M::decode(bytes.as_ref()).map_err(|e| bad(format!("malformed protobuf {what}: {e}")))?
-        }
-        Encoding::Json => {
-            let text = std::str::from_utf8(&bytes)
-                .map_err(|e| bad(format!("JSON {what} is not valid UTF-8: {e}")))?;
-            serde_json::from_str(text).map_err(|e| bad(format!("malformed JSON {what}: {e}")))?
-        }
-    };
-    Ok((msg, encoding))
+        Encoding::Protobuf => decode::otlp_protobuf::<M>(&bytes, &c.limits, &mut permit),
+        Encoding::Json => decode::otlp_json::<M>(&bytes, &c.limits, &mut permit),
+    }
+    .map_err(|e| refuse(ApiError::from(e)))?;
+    Ok((msg, encoding, permit))
 }
 
 async fn store(c: &Collector, req: Request, encoding: Encoding) -> Result<Accepted, Refusal> {
@@ -152,10 +150,10 @@ async fn store(c: &Collector, req: Request, encoding: Encoding) -> Result<Accept
 }
 
 fn count_refusal(c: &Collector, signal: Signal, r: &Refusal) {
-    let reason = if r.error.kind() == ErrorType::TooLarge {
-        "too_large"
-    } else {
-        "malformed"
+    let reason = match r.error.kind() {
+        ErrorType::TooLarge => "too_large",
+        ErrorType::ResourceExhausted => "limited",
+        _ => "malformed",
     };
     c.count_refused(signal, TRANSPORT, reason);
     tracing::debug!(signal = signal.as_str(), reason = %r.error.message(), "refused OTLP/HTTP request");
@@ -164,10 +162,9 @@ fn count_refusal(c: &Collector, signal: Signal, r: &Refusal) {
 async fn logs(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
     let signal = Signal::Otlp(OtlpSignal::Logs);
     let result = async {
-        let (req, enc): (ExportLogsServiceRequest, _) =
-            decode(&c, &headers, body, "ExportLogsServiceRequest")
-                .await
-                .inspect_err(|r| count_refusal(&c, signal, r))?;
+        let (req, enc, _permit): (ExportLogsServiceRequest, _, _) = decode(&c, &headers, body)
+            .await
+            .inspect_err(|r| count_refusal(&c, signal, r))?;
         let acc = store(&c, Request::Logs(req), enc).await?;
         let resp = acc.logs_response();
         Ok::<_, Refusal>(encode(StatusCode::OK, enc, &resp))
@@ -178,10 +175,9 @@ async fn logs(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Res
 async fn metrics(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
     let signal = Signal::Otlp(OtlpSignal::Metrics);
     let result = async {
-        let (req, enc): (ExportMetricsServiceRequest, _) =
-            decode(&c, &headers, body, "ExportMetricsServiceRequest")
-                .await
-                .inspect_err(|r| count_refusal(&c, signal, r))?;
+        let (req, enc, _permit): (ExportMetricsServiceRequest, _, _) = decode(&c, &headers, body)
+            .await
+            .inspect_err(|r| count_refusal(&c, signal, r))?;
         let acc = store(&c, Request::Metrics(req), enc).await?;
         let resp = acc.metrics_response();
         Ok::<_, Refusal>(encode(StatusCode::OK, enc, &resp))
@@ -192,10 +188,9 @@ async fn metrics(State(c): State<Collector>, headers: HeaderMap, body: Body) -> 
 async fn traces(State(c): State<Collector>, headers: HeaderMap, body: Body) -> Response {
     let signal = Signal::Otlp(OtlpSignal::Traces);
     let result = async {
-        let (req, enc): (ExportTraceServiceRequest, _) =
-            decode(&c, &headers, body, "ExportTraceServiceRequest")
-                .await
-                .inspect_err(|r| count_refusal(&c, signal, r))?;
+        let (req, enc, _permit): (ExportTraceServiceRequest, _, _) = decode(&c, &headers, body)
+            .await
+            .inspect_err(|r| count_refusal(&c, signal, r))?;
         let acc = store(&c, Request::Traces(req), enc).await?;
         let resp = acc.traces_response();
         Ok::<_, Refusal>(encode(StatusCode::OK, enc, &resp))

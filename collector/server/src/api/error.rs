@@ -13,6 +13,8 @@ use serde_json::json;
 use sextant_promql::QueryError;
 
 use crate::body::BodyError;
+use crate::decode::DecodeError;
+use crate::inflight::Refusal;
 use crate::otlp_http::Encoding;
 
 /// What kind of failure an error is. The first eight are Prometheus's
@@ -140,6 +142,11 @@ impl From<&QueryError> for ErrorType {
     }
 }
 
+/// How long a [`ErrorType::ResourceExhausted`] answer asks the client to wait
+/// (`Retry-After`, gRPC `RetryInfo`): long enough for requests in flight to
+/// finish, short enough that a sender's queue does not back up.
+pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An error answer: its type and the message the client reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}: {message}")]
@@ -227,8 +234,18 @@ impl ApiError {
         )
     }
 
-    /// OTLP/gRPC's: a `tonic::Status` with the type's gRPC code.
+    /// OTLP/gRPC's: a `tonic::Status` with the type's gRPC code; one that
+    /// says when to retry carries a `google.rpc.RetryInfo`, which OTLP
+    /// requires for a client to retry `RESOURCE_EXHAUSTED`.
     pub fn grpc(self) -> tonic::Status {
+        if let Some(secs) = self.retry_after_secs {
+            use tonic_types::{ErrorDetails, StatusExt};
+            return tonic::Status::with_error_details(
+                self.kind.grpc_code(),
+                self.message,
+                ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(secs))),
+            );
+        }
         tonic::Status::new(self.kind.grpc_code(), self.message)
     }
 
@@ -259,6 +276,32 @@ impl From<BodyError> for ApiError {
             BodyError::TooLarge(_) => ErrorType::TooLarge,
             BodyError::Malformed(_) => ErrorType::BadData,
             BodyError::UnsupportedEncoding(_) => ErrorType::UnsupportedMediaType,
+            BodyError::Budget(ref r) => return ApiError::from(r.clone()),
+        };
+        ApiError::new(kind, e.to_string())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    /// A budget that frees up is exhausted (retry after [`RETRY_AFTER`]);
+    /// one the request alone is over is too large (do not).
+    fn from(r: Refusal) -> ApiError {
+        match r {
+            Refusal::Busy { .. } => ApiError::new(ErrorType::ResourceExhausted, r.to_string())
+                .retry_after(RETRY_AFTER.as_secs()),
+            Refusal::NeverFits { .. } => ApiError::new(ErrorType::TooLarge, r.to_string()),
+        }
+    }
+}
+
+impl From<DecodeError> for ApiError {
+    /// Over an item or size limit is too large; malformed bytes are bad
+    /// data; the budget decides for itself.
+    fn from(e: DecodeError) -> ApiError {
+        let kind = match e {
+            DecodeError::Malformed { .. } => ErrorType::BadData,
+            DecodeError::OverLimit { .. } | DecodeError::Inflates { .. } => ErrorType::TooLarge,
+            DecodeError::Budget(r) => return ApiError::from(r),
         };
         ApiError::new(kind, e.to_string())
     }

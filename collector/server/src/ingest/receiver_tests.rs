@@ -4,9 +4,7 @@
 //! neighbours in the same request are stored.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::LogsService;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::MetricsService;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -17,7 +15,7 @@ use prost::Message;
 use sextant_model::{Labels, Sample, Series};
 
 use crate::api::error::RpcStatus;
-use crate::otlp_grpc::Receiver;
+use crate::otlp_grpc::{Receiver, Signal as GrpcSignal};
 use crate::test_support::{collector, collector_with, get, post, qs};
 use crate::{Collector, Limits};
 
@@ -211,7 +209,7 @@ async fn otlp_grpc_answers_invalid_argument_and_stores_the_rest() {
     let now = now_ms();
     let req = gauge_request(vec![point(wide_attrs(100), now), point(vec![], now)]);
     let r = Receiver(c.clone());
-    let status = MetricsService::export(&r, tonic::Request::new(req))
+    let status = <ExportMetricsServiceRequest as GrpcSignal>::export(r.clone(), req)
         .await
         .expect_err("refused");
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
@@ -256,7 +254,7 @@ async fn log_streams_and_times_are_validated_per_record() {
     req.resource_logs
         .extend(log_request("late", now + 3_600_000).resource_logs);
     let r = Receiver(c.clone());
-    let status = LogsService::export(&r, tonic::Request::new(req))
+    let status = <ExportLogsServiceRequest as GrpcSignal>::export(r.clone(), req)
         .await
         .expect_err("refused");
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
@@ -325,9 +323,9 @@ async fn past_max_series_new_series_get_429_and_existing_ones_keep_ingesting() {
     assert!(a.text().contains("max_series=3"), "{}", a.text());
     // Over gRPC too.
     let r = Receiver(c.clone());
-    let status = MetricsService::export(
-        &r,
-        tonic::Request::new(gauge_request(vec![point(vec![], now)])),
+    let status = <ExportMetricsServiceRequest as GrpcSignal>::export(
+        r.clone(),
+        gauge_request(vec![point(vec![], now)]),
     )
     .await
     .expect_err("refused");
