@@ -68,10 +68,7 @@ fn amplification_bodies_are_refused_in_bounded_memory() {
     ];
     let (status, body) = post(&otlp, &pb, &bomb);
     assert_refused("OTLP/HTTP protobuf", status, &body);
-    assert!(
-        body.contains("max_resources_per_request"),
-        "{body:?}"
-    );
+    assert!(body.contains("max_resources_per_request"), "{body:?}");
 
     // OTLP/JSON: 64 MiB of `{},` in resourceMetrics, gzipped.
     let mut json = b"{\"resourceMetrics\":[".to_vec();
@@ -257,7 +254,10 @@ fn a_burst_over_the_inflight_budget_gets_429_with_retry_after() {
         }
     }
     assert!(ok > 0, "no request of the burst was accepted");
-    assert!(limited > 0, "no request of the burst got 429 ({ok} accepted)");
+    assert!(
+        limited > 0,
+        "no request of the burst got 429 ({ok} accepted)"
+    );
     // The budget is given back: a lone request fits again.
     let (status, body) = post(
         &url,

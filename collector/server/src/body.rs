@@ -76,7 +76,9 @@ pub fn gunzip(data: &[u8], max: usize, permit: &mut Permit) -> Result<Vec<u8>, B
     let mut reader = flate2::read::GzDecoder::new(data).take(max as u64 + 1);
     loop {
         if out.capacity() - out.len() < GUNZIP_STEP {
-            let want = (out.capacity() * 2).max(out.len() + GUNZIP_STEP).min(max + GUNZIP_STEP);
+            let want = (out.capacity() * 2)
+                .max(out.len() + GUNZIP_STEP)
+                .min(max + GUNZIP_STEP);
             permit.grow(want - out.capacity())?;
             out.reserve_exact(want - out.len());
         }

@@ -30,7 +30,7 @@ use crate::Collector;
 use crate::api::error::{ApiError, ErrorType};
 use crate::decode::OtlpRequest;
 use crate::ingest::{Accepted, Request};
-use codec::{Admitted, AdmitCodec};
+use codec::{AdmitCodec, Admitted};
 
 const TRANSPORT: &str = "grpc";
 

@@ -120,10 +120,10 @@ fn nest(inner: &[u8], tag: u8, depth: usize) -> Vec<u8> {
 /// several depths of the OTLP trees), nesting, JSON element bombs.
 fn bomb() -> impl Strategy<Value = Vec<u8>> {
     let unit = prop_oneof![
-        Just(vec![0x0a, 0x00]),                         // empty resource_* / timeseries
-        Just(vec![0x0a, 0x02, 0x12, 0x00]),             // resource → one empty scope
+        Just(vec![0x0a, 0x00]),             // empty resource_* / timeseries
+        Just(vec![0x0a, 0x02, 0x12, 0x00]), // resource → one empty scope
         Just(vec![0x0a, 0x04, 0x12, 0x02, 0x12, 0x00]), // … → one empty metric / record / span
-        Just(vec![0x0a, 0x02, 0x0a, 0x00]),             // resource → empty Resource
+        Just(vec![0x0a, 0x02, 0x0a, 0x00]), // resource → empty Resource
         Just(b"{},".to_vec()),
         Just(b"[],".to_vec()),
         Just(b"\"\",".to_vec()),

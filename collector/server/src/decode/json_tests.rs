@@ -63,7 +63,11 @@ fn every_proto3_integer_form_is_accepted_in_the_form_serde_reads() {
         ("timeUnixNano", "1e3", "1000"),
         ("timeUnixNano", "\"1.5e1\"", "15"),
         ("timeUnixNano", "1.0", "1"),
-        ("timeUnixNano", "18446744073709551615", "18446744073709551615"),
+        (
+            "timeUnixNano",
+            "18446744073709551615",
+            "18446744073709551615",
+        ),
         ("count", "\"0\"", "\"0\""),
         ("bucketCounts", "[1, \"2\", 3e0]", "[1, \"2\", 3]"),
         ("asInt", "-9223372036854775808", "-9223372036854775808"),
@@ -90,7 +94,10 @@ fn integers_outside_the_mapping_are_refused_naming_the_field() {
         ("bucketCounts", "[1, -2]"),
     ] {
         let err = one(field, sent).expect_err(sent);
-        assert!(err.starts_with(&format!("invalid {field} at byte ")), "{sent}: {err}");
+        assert!(
+            err.starts_with(&format!("invalid {field} at byte ")),
+            "{sent}: {err}"
+        );
     }
 }
 
@@ -103,7 +110,11 @@ fn every_proto3_double_form_is_accepted_or_refused_with_why() {
         ("explicitBounds", "[1, \"2.5\"]", "[1, 2.5]"),
         ("quantile", "\"NaN\"", "\"NaN\""),
         ("value", "\"-Infinity\"", "\"-Infinity\""),
-        ("value", "{\"stringValue\":\"x\"}", "{\"stringValue\":\"x\"}"),
+        (
+            "value",
+            "{\"stringValue\":\"x\"}",
+            "{\"stringValue\":\"x\"}",
+        ),
     ] {
         assert_eq!(one(field, sent).as_deref(), Ok(read), "{field}: {sent}");
     }
@@ -111,7 +122,11 @@ fn every_proto3_double_form_is_accepted_or_refused_with_why() {
         ("asDouble", "\"nan\"", "invalid asDouble"),
         ("sum", "\"1.5x\"", "invalid sum"),
         ("min", "1e999", "out of the range"),
-        ("asDouble", "\"NaN\"", "valid proto3 JSON but not decodable here yet"),
+        (
+            "asDouble",
+            "\"NaN\"",
+            "valid proto3 JSON but not decodable here yet",
+        ),
     ] {
         let err = one(field, sent).expect_err(sent);
         assert!(err.contains(want), "{sent}: {err}");

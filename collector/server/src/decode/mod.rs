@@ -23,8 +23,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::de::DeserializeOwned;
 use sextant_model::Series;
 
-pub use crate::body::gunzip;
 use crate::Limits;
+pub use crate::body::gunzip;
 use crate::inflight::{Permit, Refusal};
 use schema::{Item, Message};
 use wire::Tally;
@@ -95,7 +95,10 @@ impl OtlpRequest for ExportTraceServiceRequest {
 /// The limit on `item` and its config key.
 pub fn limit_of(limits: &Limits, item: Item) -> (u64, &'static str) {
     let (limit, key) = match item {
-        Item::Resources => (limits.max_resources_per_request, "max_resources_per_request"),
+        Item::Resources => (
+            limits.max_resources_per_request,
+            "max_resources_per_request",
+        ),
         Item::Points => (limits.max_points_per_request, "max_points_per_request"),
         Item::LogRecords => (
             limits.max_log_records_per_request,

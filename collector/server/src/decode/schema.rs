@@ -304,7 +304,12 @@ static HISTOGRAM: Message = Message {
 static EXP_HISTOGRAM: Message = Message {
     name: "ExponentialHistogram",
     size: size_of::<metrics::ExponentialHistogram>(),
-    fields: &[counted(&EXP_HISTOGRAM_POINT, 1, "data_points", Item::Points)],
+    fields: &[counted(
+        &EXP_HISTOGRAM_POINT,
+        1,
+        "data_points",
+        Item::Points,
+    )],
 };
 
 static SUMMARY: Message = Message {
@@ -381,12 +386,7 @@ static EXEMPLAR: Message = Message {
 pub static LOGS_REQUEST: Message = Message {
     name: "ExportLogsServiceRequest",
     size: size_of::<ExportLogsServiceRequest>(),
-    fields: &[counted(
-        &RESOURCE_LOGS,
-        1,
-        "resource_logs",
-        Item::Resources,
-    )],
+    fields: &[counted(&RESOURCE_LOGS, 1, "resource_logs", Item::Resources)],
 };
 
 static RESOURCE_LOGS: Message = Message {

@@ -57,7 +57,9 @@ fn unknown_fields_are_skipped_and_packed_scalars_charged() {
     unknown.extend([0x8d, 0x06, 0, 0, 0, 0]);
     unknown.extend([0x82, 0x06, 0x02, 0xff, 0xff]);
     assert_eq!(
-        scan(&unknown, &schema::METRICS_REQUEST).expect("scans").count(Item::Resources),
+        scan(&unknown, &schema::METRICS_REQUEST)
+            .expect("scans")
+            .count(Item::Resources),
         0
     );
     // Buckets.bucket_counts packed: 4 one-byte varints.
@@ -70,11 +72,17 @@ fn unknown_fields_are_skipped_and_packed_scalars_charged() {
 fn malformed_bytes_are_refused_with_where_and_why() {
     let cases: &[(&[u8], &str)] = &[
         (&[0x0a], "truncated length at byte 1"),
-        (&[0x0a, 0x05, 0x00], "truncated length-delimited field at byte 2"),
+        (
+            &[0x0a, 0x05, 0x00],
+            "truncated length-delimited field at byte 2",
+        ),
         (&[0x80], "truncated tag at byte 0"),
         (&[0x09, 1, 2], "truncated fixed64 at byte 1"),
         (&[0x00, 0x00], "field number 0 at byte 0"),
-        (&[0x0b], "group (wire type 3) in field 1 of ExportMetricsServiceRequest at byte 0"),
+        (
+            &[0x0b],
+            "group (wire type 3) in field 1 of ExportMetricsServiceRequest at byte 0",
+        ),
         (&[0x0c], "group (wire type 4)"),
         (&[0x0e], "invalid wire type 6 at byte 0"),
         (&[0x0f], "invalid wire type 7 at byte 0"),
@@ -84,7 +92,10 @@ fn malformed_bytes_are_refused_with_where_and_why() {
         ),
         (&[0xff; 11], "varint longer than 10 bytes at byte 0"),
         // ResourceMetrics → ScopeMetrics whose body is cut short.
-        (&[0x0a, 0x03, 0x12, 0x05, 0x00], "truncated length-delimited field at byte 4"),
+        (
+            &[0x0a, 0x03, 0x12, 0x05, 0x00],
+            "truncated length-delimited field at byte 4",
+        ),
     ];
     for (bytes, want) in cases {
         let err = scan(bytes, &schema::METRICS_REQUEST).expect_err("malformed");
@@ -123,4 +134,3 @@ fn push_len(out: &mut Vec<u8>, mut n: usize) {
         out.push(b | 0x80);
     }
 }
-
