@@ -30,8 +30,10 @@ use super::wire::Tally;
 pub const MAX_DEPTH: usize = 128;
 
 /// How far `Vec` growth can overshoot (serde grows `Vec`s by doubling:
-/// JSON gives no length up front).
+/// JSON gives no length up front)…
 const VEC_GROWTH: u64 = 2;
+/// …and the first element of each `Vec` allocates room for four.
+const VEC_FIRST: u64 = 4;
 
 /// Why the bytes cannot be OTLP/JSON, with where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,6 +137,7 @@ enum Frame {
     Array {
         key: (usize, usize),
         element: Element,
+        started: bool,
     },
 }
 
@@ -276,8 +279,8 @@ fn check_number(
                 return Err(bad(why));
             }
             // serde reads digits only: `1.0`, `1e3` and `-0` arrive as floats
-            let plain =
-                !raw.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) && !(d.negative && v == 0);
+            let float = raw.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+            let plain = !(float || d.negative && v == 0);
             Ok((!plain || quoted && d.negative).then(|| v.to_string()))
         }
         Number::F64 | Number::F64Special => {
@@ -345,6 +348,7 @@ fn walk(bytes: &[u8], mut out: Option<&mut Vec<u8>>) -> Result<Scan, JsonError> 
                     Frame::Array {
                         key: parent_key,
                         element: element(&bytes[parent_key.0..parent_key.1]),
+                        started: false,
                     }
                 });
                 continue;
@@ -440,8 +444,14 @@ pub fn normalize(bytes: &[u8], scan: &Scan) -> Result<Vec<u8>, JsonError> {
 /// empty at the top).
 fn value_starts(stack: &mut [Frame], tally: &mut Tally) -> (usize, usize) {
     match stack.last_mut() {
-        Some(Frame::Array { key, element }) => {
-            tally.estimate += element.size as u64 * VEC_GROWTH;
+        Some(Frame::Array {
+            key,
+            element,
+            started,
+        }) => {
+            let growth = if *started { VEC_GROWTH } else { VEC_FIRST };
+            *started = true;
+            tally.estimate += element.size as u64 * growth;
             if let Some(item) = element.counts {
                 tally.items[item.index()] += 1;
             }

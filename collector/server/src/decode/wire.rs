@@ -13,8 +13,11 @@ use super::schema::{Field, Item, Kind, Message};
 pub const MAX_DEPTH: usize = 100;
 
 /// How far `Vec` growth can overshoot: a doubling `Vec` holds at most
-/// twice what it needs.
+/// twice what it needs…
 const VEC_GROWTH: u64 = 2;
+/// …except at first: Rust's smallest non-empty `Vec` of small elements
+/// has room for four, so the first element of each `Vec` is charged four.
+const VEC_FIRST: u64 = 4;
 
 /// What a scan found: how many of each item, and the estimated bytes the
 /// decoded message would take.
@@ -158,6 +161,8 @@ fn walk(
     tally: &mut Tally,
 ) -> Result<(), WireError> {
     let mut pos = 0;
+    // which of `msg.fields` already has a `Vec` in this message
+    let mut started: u64 = 0;
     while pos < buf.len() {
         let tag_at = base + pos;
         let key = varint(buf, &mut pos, base, "tag")?;
@@ -166,15 +171,24 @@ fn walk(
         if number == 0 {
             return Err(WireError::FieldZero { at: tag_at });
         }
-        let field = msg.fields.iter().find(|f| u64::from(f.number) == number);
+        let slot = msg
+            .fields
+            .iter()
+            .position(|f| u64::from(f.number) == number);
+        let field = slot.map(|i| &msg.fields[i]);
+        let first = slot.is_some_and(|i| started & (1 << i) == 0);
+        if let Some(i) = slot {
+            started |= 1 << i;
+        }
+        let growth = if first { VEC_FIRST } else { VEC_GROWTH };
         match wire {
             0 => {
                 varint(buf, &mut pos, base, "varint")?;
-                charge_unpacked(field, tally);
+                charge_unpacked(field, growth, tally);
             }
             1 => {
                 skip(buf, &mut pos, 8, base, "fixed64")?;
-                charge_unpacked(field, tally);
+                charge_unpacked(field, growth, tally);
             }
             5 => skip(buf, &mut pos, 4, base, "fixed32")?,
             2 => {
@@ -187,7 +201,7 @@ fn walk(
                 skip(buf, &mut pos, len, base, "length-delimited field")?;
                 if let Some(field) = field {
                     let body = &buf[start..pos];
-                    delimited(field, body, base + start, depth, tally)?;
+                    delimited(field, body, base + start, depth, growth, tally)?;
                 }
             }
             3 | 4 => {
@@ -215,13 +229,13 @@ fn walk(
 }
 
 /// One unpacked element of a repeated scalar: one `Vec` slot, doubled.
-fn charge_unpacked(field: Option<&Field>, tally: &mut Tally) {
+fn charge_unpacked(field: Option<&Field>, growth: u64, tally: &mut Tally) {
     if let Some(Field {
         kind: Kind::Packed { .. },
         ..
     }) = field
     {
-        tally.estimate += 8 * VEC_GROWTH;
+        tally.estimate += 8 * growth;
     }
 }
 
@@ -231,6 +245,7 @@ fn delimited(
     body: &[u8],
     base: usize,
     depth: usize,
+    growth: u64,
     tally: &mut Tally,
 ) -> Result<(), WireError> {
     match field.kind {
@@ -243,7 +258,7 @@ fn delimited(
                 return Err(WireError::TooDeep { at: base });
             }
             if repeated {
-                tally.estimate += of.size as u64 * VEC_GROWTH;
+                tally.estimate += of.size as u64 * growth;
             }
             if let Some(item) = counts {
                 tally.items[item.index()] += 1;
@@ -253,13 +268,13 @@ fn delimited(
         Kind::Bytes { repeated } => {
             tally.estimate += body.len() as u64;
             if repeated {
-                tally.estimate += 24 * VEC_GROWTH;
+                tally.estimate += 24 * growth;
             }
             Ok(())
         }
         Kind::Packed { min_wire } => {
             let elements = (body.len() / min_wire) as u64;
-            tally.estimate += elements * 8 * VEC_GROWTH;
+            tally.estimate += (elements * VEC_GROWTH + VEC_FIRST) * 8;
             Ok(())
         }
     }
