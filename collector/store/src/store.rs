@@ -14,6 +14,7 @@ use crate::checkpoint::{self, Covered};
 use crate::config::{StoreConfig, check_labels, check_logs, check_spans};
 use crate::error::StoreError;
 use crate::logs::LogStore;
+use crate::private;
 use crate::record::{self, WalRecord};
 use crate::report::{AppendReport, MaintainReport, StoreStats};
 use crate::retention;
@@ -57,7 +58,10 @@ impl Store {
     /// [`StoreStats::corrupt_records`]). Only I/O errors make this fail.
     pub fn open(dir: &Path, cfg: StoreConfig) -> Result<Store, StoreError> {
         let wal_dir = dir.join("wal");
-        fs::create_dir_all(&wal_dir).map_err(|e| StoreError::io(&wal_dir, e))?;
+        private::create_dir(dir)?;
+        private::create_dir(&wal_dir)?;
+        private::tighten_files(dir)?;
+        private::tighten_files(&wal_dir)?;
         let lock = lock_dir(dir)?;
         let (snaps, tmps) = checkpoint::list_snapshots(dir)?;
         for t in tmps {
@@ -356,7 +360,7 @@ impl Store {
 /// Takes an exclusive advisory lock on `<dir>/LOCK` (released when the file closes).
 fn lock_dir(dir: &Path) -> Result<fs::File, StoreError> {
     let path = dir.join("LOCK");
-    let f = fs::OpenOptions::new()
+    let f = private::options()
         .create(true)
         .truncate(false)
         .write(true)
