@@ -7,9 +7,13 @@
 //!   bearer-token file).
 //! * [`map`] — for sections read by hand-written map visitors: an own key
 //!   read at most once.
+//! * [`redact`] — configured secrets scrubbed from any text bound for a
+//!   log line, a probe reason or an error answer (any run of 6 or more of
+//!   their characters).
 //!
 //! Parsing only: nothing here opens a file or a socket.
 
 pub mod duration;
 pub mod listener;
 pub mod map;
+pub mod redact;

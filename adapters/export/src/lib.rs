@@ -21,6 +21,7 @@ mod config;
 mod delivery;
 mod error;
 mod metrics;
+mod private;
 mod queue;
 mod retry;
 mod ticket;
@@ -282,8 +283,10 @@ fn tls_client(cfg: &ExporterConfig) -> Result<rustls::ClientConfig, ExportError>
 /// Longest bearer-token file read; a token is never megabytes.
 const MAX_TOKEN_BYTES: u64 = 4096;
 
-/// Reads a bearer token from a file (trimmed); the error names the file, never the token.
-fn read_token(path: &std::path::Path) -> Result<String, ExportError> {
+/// Reads a bearer token from a file (trimmed); the error names the file,
+/// never the token. Public so the process can add the token to the
+/// redactor of its log output.
+pub fn read_token(path: &std::path::Path) -> Result<String, ExportError> {
     let bad =
         |why: String| ExportError::Config(format!("bearer_token_file {}: {why}", path.display()));
     let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;

@@ -16,11 +16,12 @@
 //! This file is synchronous; the exporter calls it from `spawn_blocking`.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::ExportError;
+use crate::private;
 use sextant_otlp::Signal;
 
 const FRAME_HEADER: usize = 8;
@@ -184,9 +185,9 @@ fn scan(segment: u64, data: &[u8], start: usize, report: &mut OpenReport) -> Vec
 impl DiskQueue {
     /// Opens (creating if needed) the queue in `dir`, indexing undelivered records.
     pub(crate) fn open(dir: &Path, max_bytes: u64) -> Result<(DiskQueue, OpenReport), ExportError> {
-        fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
+        private::create_dir(dir)?;
         let lock_path = dir.join(LOCK);
-        let lock = OpenOptions::new()
+        let lock = private::options()
             .create(true)
             .truncate(false)
             .write(true)
@@ -301,7 +302,7 @@ impl DiskQueue {
         if rotate {
             let segment = self.next_segment;
             let path = segment_path(&self.dir, segment);
-            let file = OpenOptions::new()
+            let file = private::options()
                 .create_new(true)
                 .append(true)
                 .open(&path)
@@ -435,7 +436,12 @@ fn write_cursor(dir: &Path, segment: u64, offset: u64) -> Result<(), ExportError
     let crc = crc32fast::hash(&bytes);
     bytes.extend_from_slice(&crc.to_le_bytes());
     let tmp = dir.join(CURSOR_TMP);
-    let mut file = File::create(&tmp).map_err(|e| ExportError::io(&tmp, e))?;
+    let mut file = private::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| ExportError::io(&tmp, e))?;
     file.write_all(&bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| ExportError::io(&tmp, e))?;

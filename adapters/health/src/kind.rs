@@ -153,6 +153,14 @@ macro_rules! kinds {
                     $(AnyCheck::$variant(c) => c.target().to_string(),)+
                 }
             }
+
+            /// The password the check logs in with, if its kind takes one:
+            /// the process adds it to the redactor of its log output.
+            pub fn secret(&self) -> Option<&crate::secret::Secret> {
+                match self {
+                    $(AnyCheck::$variant(c) => c.secret(),)+
+                }
+            }
         }
     };
 }

@@ -17,7 +17,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use super::verdict::{Status, Verdict};
+use super::verdict::{Status, Verdict, redact_in_place};
+use sextant_config::redact::Secrets;
 use sextant_otlp::string_kv;
 
 /// The instrumentation scope of every health-check metric.
@@ -132,6 +133,21 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report with `secrets` scrubbed from its target, every reason and
+    /// every attribute value: what the kinds that log in apply before a
+    /// report leaves them, so whatever the server echoed never reaches a
+    /// probe answer, a log line or an exported point.
+    pub fn redacted(mut self, secrets: &Secrets) -> Report {
+        redact_in_place(&mut self.target, secrets);
+        self.verdict.redact(secrets);
+        for metric in &mut self.metrics {
+            for (_, value) in &mut metric.attributes {
+                redact_in_place(value, secrets);
+            }
+        }
+        self
+    }
+
     /// The first value of metric `name`, with an attribute equal to `attr`
     /// when one is given: for tests and for callers that judge one value.
     pub fn metric(&self, name: &str, attr: Option<&str>) -> Option<&MetricValue> {

@@ -1,6 +1,9 @@
 //! Passwords for checks: read from a file (a mounted Secret) or an
 //! environment variable, held in a type whose `Debug` prints `***`, and
-//! scrubbed from any text that might echo them.
+//! scrubbed from any text that might echo them — any run of 6 or more of
+//! their characters, by `sextant_config::redact`, since servers echo
+//! fragments (Redis repeats the first 128 characters of an unknown
+//! command's arguments).
 //!
 //! Every kind that logs in (mysql, postgres, redis) carries the same two
 //! flat keys, `password_file` and `password_env` — never an inline
@@ -10,29 +13,42 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use sextant_config::redact::Secrets;
+
 /// A password: `Debug` prints `***`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    /// The password's runs, ready to scrub texts with.
+    runs: Secrets,
+}
 
 impl Secret {
     /// Wraps a password.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        Secret {
+            runs: Secrets::new([&value]),
+            value,
+        }
     }
 
-    /// The password itself, for the driver only.
+    /// The password itself, for the driver (and for a process-wide
+    /// redactor of log output) only.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
-    /// `text` with every occurrence of the password replaced by `***`, for
+    /// The password as a redaction set, for scrubbing whole reports.
+    pub fn secrets(&self) -> &Secrets {
+        &self.runs
+    }
+
+    /// `text` with every run of the password's characters (6 or more, or
+    /// the whole of a shorter one) replaced by the redaction marker, for
     /// error texts that might echo what they were given.
     pub fn scrub(&self, text: &str) -> String {
-        if self.0.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(&self.0, "***")
-        }
+        self.runs.redact(text).into_owned()
     }
 }
 
@@ -175,7 +191,13 @@ mod tests {
             .expect("some");
         assert_eq!(got.expose(), "s3cret");
         assert_eq!(format!("{got:?}"), "***");
-        assert_eq!(got.scrub("bad s3cret here"), "bad *** here");
+        assert_eq!(got.scrub("bad s3cret here"), "bad [***] here");
+        assert_eq!(got.scrub("echoed 3cre back"), "echoed 3cre back");
+        let long = Secret::new("correct-horse-battery-staple");
+        assert_eq!(
+            long.scrub("ERR unknown command, args beginning with: 'correct-horse-b'"),
+            "ERR unknown command, args beginning with: '[***]'"
+        );
         let env = resolve(None, Some("PW"), |n| (n == "PW").then(|| "x".to_string())).expect("env");
         assert_eq!(env.map(|s| s.expose().to_string()), Some("x".to_string()));
         assert!(matches!(

@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use sextant_config::redact::Secrets;
+
 /// One verdict (live or ready): the answer plus the reasons for it.
 ///
 /// The reasons explain a pass too (`"primary: writable (read_only=OFF)"`),
@@ -49,6 +51,13 @@ impl Judgement {
                 ok: false,
                 reasons: failures,
             }
+        }
+    }
+
+    /// Scrubs `secrets` from every reason.
+    pub fn redact(&mut self, secrets: &Secrets) {
+        for reason in &mut self.reasons {
+            redact_in_place(reason, secrets);
         }
     }
 
@@ -140,6 +149,15 @@ impl Verdict {
         }
     }
 
+    /// Scrubs `secrets` from every reason of the three verdicts.
+    pub fn redact(&mut self, secrets: &Secrets) {
+        self.live.redact(secrets);
+        self.ready.redact(secrets);
+        for reason in &mut self.degraded {
+            redact_in_place(&mut reason.text, secrets);
+        }
+    }
+
     /// Failed if not live or not ready, else Degraded if any reason, else Ok.
     pub fn status(&self) -> Status {
         if !self.live.ok || !self.ready.ok {
@@ -162,9 +180,32 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// Replaces `text` by its scrubbed form when anything was scrubbed.
+pub(crate) fn redact_in_place(text: &mut String, secrets: &Secrets) {
+    if let std::borrow::Cow::Owned(clean) = secrets.redact(text) {
+        *text = clean;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_reaches_every_reason() {
+        let pw = "0123456789abcdef";
+        let mut v = Verdict {
+            live: Judgement::fail(format!("AUTH: echoed '{}'", &pw[..12])),
+            ready: Judgement::fail(format!("not live: {pw}")),
+            degraded: vec![Reason::new("incomplete", format!("INFO: {}", &pw[4..10]))],
+        };
+        v.redact(&Secrets::new([pw]));
+        assert_eq!(
+            v.to_string(),
+            "live failed: AUTH: echoed '[***]'; ready failed: not live: [***]; \
+             degraded incomplete: INFO: [***]"
+        );
+    }
 
     #[test]
     fn status_follows_the_verdicts() {

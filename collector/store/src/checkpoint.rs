@@ -130,7 +130,12 @@ pub fn write(
 ) -> Result<u64, StoreError> {
     let final_path = snapshot_path(dir, n);
     let tmp = final_path.with_extension("tmp");
-    let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+    let file = crate::private::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(|e| StoreError::io(&tmp, e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut hdr = Enc::default();
     hdr.buf.extend_from_slice(MAGIC);

@@ -61,6 +61,7 @@ mod config;
 mod error;
 mod index;
 mod logs;
+mod private;
 mod record;
 mod report;
 mod retention;

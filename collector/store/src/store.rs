@@ -15,6 +15,7 @@ use crate::checkpoint::{self, Covered};
 use crate::config::{StoreConfig, check_log, check_span};
 use crate::error::StoreError;
 use crate::logs::LogStore;
+use crate::private;
 use crate::record::{self, WalRecord};
 use crate::report::{AppendReport, ItemsReport, MaintainReport, Refusal, Refused, StoreStats};
 use crate::retention;
@@ -58,7 +59,10 @@ impl Store {
     /// [`StoreStats::corrupt_records`]). Only I/O errors make this fail.
     pub fn open(dir: &Path, cfg: StoreConfig) -> Result<Store, StoreError> {
         let wal_dir = dir.join("wal");
-        fs::create_dir_all(&wal_dir).map_err(|e| StoreError::io(&wal_dir, e))?;
+        private::create_dir(dir)?;
+        private::create_dir(&wal_dir)?;
+        private::tighten_files(dir)?;
+        private::tighten_files(&wal_dir)?;
         let lock = lock_dir(dir)?;
         let (snaps, tmps) = checkpoint::list_snapshots(dir)?;
         for t in tmps {
@@ -436,7 +440,7 @@ fn admit<T: Clone>(
 /// Takes an exclusive advisory lock on `<dir>/LOCK` (released when the file closes).
 fn lock_dir(dir: &Path) -> Result<fs::File, StoreError> {
     let path = dir.join("LOCK");
-    let f = fs::OpenOptions::new()
+    let f = private::options()
         .create(true)
         .truncate(false)
         .write(true)

@@ -9,7 +9,7 @@
 //! may have dropped dirty pages, so no later fsync can vouch for them).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -73,7 +73,7 @@ pub struct Wal {
 
 fn create_segment(dir: &Path, index: u64) -> Result<File, StoreError> {
     let path = segment_path(dir, index);
-    let f = OpenOptions::new()
+    let f = crate::private::options()
         .create(true)
         .append(true)
         .open(&path)

@@ -64,6 +64,11 @@ impl DnsCheck {
         &self.target
     }
 
+    /// No password: this kind does not log in.
+    pub fn secret(&self) -> Option<&crate::secret::Secret> {
+        None
+    }
+
     /// The settings this check runs with.
     pub fn config(&self) -> &DnsConfig {
         &self.config

@@ -94,6 +94,11 @@ impl HttpCheck {
         &self.target
     }
 
+    /// No password: this kind does not log in.
+    pub fn secret(&self) -> Option<&crate::secret::Secret> {
+        None
+    }
+
     /// The settings this check runs with.
     pub fn config(&self) -> &HttpConfig {
         &self.config

@@ -386,7 +386,7 @@ mod tests {
         assert_eq!(pw.expose(), "s3cret");
         assert_eq!(format!("{pw:?}"), "***");
         assert!(!format!("{c:?}").contains("s3cret"));
-        assert_eq!(pw.scrub("bad s3cret here"), "bad *** here");
+        assert_eq!(pw.scrub("bad s3cret here"), "bad [***] here");
     }
 
     #[test]

@@ -146,6 +146,12 @@ impl MysqlCheck {
         &self.target
     }
 
+    /// The password it logs in with, so the process can scrub it from its
+    /// log output too.
+    pub fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref()
+    }
+
     /// The settings this check runs with.
     pub fn config(&self) -> &MysqlConfig {
         &self.config
@@ -175,7 +181,7 @@ impl MysqlCheck {
             }
         };
         session.finish().await;
-        Report {
+        let report = Report {
             kind: KIND,
             target: self.target.clone(),
             at_unix_nanos: at,
@@ -184,6 +190,11 @@ impl MysqlCheck {
             operations: session.operations,
             verdict,
             metrics,
+        };
+        // Whatever the server echoed, on any path, leaves without the password.
+        match &self.secret {
+            Some(secret) => report.redacted(secret.secrets()),
+            None => report,
         }
     }
 

@@ -177,6 +177,12 @@ impl PostgresCheck {
         &self.target
     }
 
+    /// The password it logs in with, so the process can scrub it from its
+    /// log output too.
+    pub fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref()
+    }
+
     /// The settings this check runs with.
     pub fn config(&self) -> &PostgresConfig {
         &self.config
@@ -205,7 +211,7 @@ impl PostgresCheck {
             }
         };
         session.finish();
-        Report {
+        let report = Report {
             kind: KIND,
             target: self.target.clone(),
             at_unix_nanos: at,
@@ -214,6 +220,11 @@ impl PostgresCheck {
             operations: session.operations,
             verdict,
             metrics,
+        };
+        // Whatever the server echoed, on any path, leaves without the password.
+        match &self.secret {
+            Some(secret) => report.redacted(secret.secrets()),
+            None => report,
         }
     }
 

@@ -120,6 +120,12 @@ impl RedisCheck {
         &self.target
     }
 
+    /// The password it logs in with, so the process can scrub it from its
+    /// log output too.
+    pub fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref()
+    }
+
     /// The settings this check runs with.
     pub fn config(&self) -> &RedisConfig {
         &self.config
@@ -148,7 +154,7 @@ impl RedisCheck {
                 (verdict, judge::metrics(&snap), snap.started_unix_nanos(at))
             }
         };
-        Report {
+        let report = Report {
             kind: KIND,
             target: self.target.clone(),
             at_unix_nanos: at,
@@ -157,6 +163,11 @@ impl RedisCheck {
             operations,
             verdict,
             metrics,
+        };
+        // Whatever the server echoed, on any path, leaves without the password.
+        match &self.secret {
+            Some(secret) => report.redacted(secret.secrets()),
+            None => report,
         }
     }
 

@@ -168,6 +168,66 @@ async fn passwords_right_wrong_and_missing() {
     );
 }
 
+/// A 160-character password with no repeated 6-character run, so any run
+/// found in a text can only have come from the password.
+fn long_password() -> String {
+    (0..160)
+        .map(|i| {
+            char::from(
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    [(i * 7 + i / 62) % 62],
+            )
+        })
+        .collect()
+}
+
+/// The first 6-character run of `password` found in `text`.
+fn leaked(text: &str, password: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .windows(6)
+        .map(|w| w.iter().collect::<String>())
+        .find(|w| password.contains(w.as_str()))
+}
+
+#[tokio::test]
+async fn a_server_echoing_auth_leaks_no_run_of_the_password() {
+    // With AUTH renamed away, Redis answers "unknown command 'AUTH', with
+    // args beginning with: '<first 128 characters>'".
+    let redis = Redis::start(&["--rename-command", "AUTH", ""]).await;
+    let password = long_password();
+    let check = RedisCheck::with_secret(
+        RedisConfig {
+            port: redis.port,
+            ..RedisConfig::default()
+        },
+        Some(Secret::new(password.clone())),
+    )
+    .expect("valid config");
+    let r = check.check().await;
+    show("echoing server", &r);
+    assert!(!r.verdict.live.ok, "{}", r.verdict);
+    let text = format!("{} {r:?}", r.verdict);
+    assert!(text.contains("unknown command 'AUTH'"), "{text}");
+    assert_eq!(leaked(&text, &password), None, "{text}");
+
+    // An impostor echoing a fragment as a status reply, a path that never
+    // went through the error scrub.
+    let echo = impostor(format!("+{}\r\n", &password[20..90]).into_bytes()).await;
+    let check = RedisCheck::with_secret(
+        RedisConfig {
+            port: echo,
+            ..RedisConfig::default()
+        },
+        Some(Secret::new(password.clone())),
+    )
+    .expect("valid config");
+    let r = check.check().await;
+    show("echoing impostor", &r);
+    let text = format!("{} {r:?}", r.verdict);
+    assert_eq!(leaked(&text, &password), None, "{text}");
+}
+
 #[tokio::test]
 async fn rejected_connections_degrade_and_a_full_server_is_alive() {
     let redis = Redis::start(&["--maxclients", "4"]).await;

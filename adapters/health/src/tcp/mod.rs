@@ -76,6 +76,11 @@ impl TcpCheck {
         &self.target
     }
 
+    /// No password: this kind does not log in.
+    pub fn secret(&self) -> Option<&crate::secret::Secret> {
+        None
+    }
+
     /// The settings this check runs with.
     pub fn config(&self) -> &TcpConfig {
         &self.config
