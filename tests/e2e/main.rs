@@ -9,6 +9,7 @@
 mod common;
 
 mod bad_queries;
+mod connections;
 mod crate_graph;
 mod durability;
 mod grafana;
