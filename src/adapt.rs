@@ -20,7 +20,7 @@ use axum::routing::get;
 use clap::Args;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use sextant_config::duration;
-use sextant_config::listener::ListenerSecurity;
+use sextant_config::listener::{ConnectionLimits, ListenerSecurity};
 use sextant_config::map::read_once;
 use sextant_health::kind::{KindName, KindSet, keys_with_kinds};
 use sextant_health::mysql::ExpectedRole;
@@ -203,7 +203,15 @@ pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
     let router = crate::probes::router(Arc::clone(&cache))
         .merge(metrics_router(Arc::clone(&latest), registry));
     let security = Security::load(&cfg.security).context("adapt.security")?;
-    let http = serve("adapt", &cfg.listen, router, &security, stop_rx.clone()).await?;
+    let http = serve(
+        "adapt",
+        &cfg.listen,
+        router,
+        &security,
+        ConnectionLimits::default(),
+        stop_rx.clone(),
+    )
+    .await?;
     tracing::info!(check = %name, target = %check.target(), interval = ?cfg.interval, "sidecar running");
     let runner = {
         let check = Arc::clone(&check);

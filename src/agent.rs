@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use sextant_agent::{AgentConfig, AgentInputs};
+use sextant_config::listener::ConnectionLimits;
 use sextant_export::Exporter;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -30,6 +31,7 @@ pub async fn start(
         &cfg.http_listen,
         serve::self_router(registry.clone()),
         &security,
+        ConnectionLimits::default(),
         shutdown.clone(),
     )
     .await?;

@@ -59,6 +59,7 @@ pub async fn start(
             &cfg.otlp_grpc_listen,
             collector.otlp_grpc_routes().into_axum_router(),
             &security,
+            cfg.limits.connections(),
             shutdown.clone(),
         )
         .await?,
@@ -67,10 +68,19 @@ pub async fn start(
             &cfg.otlp_http_listen,
             collector.otlp_http_router(),
             &security,
+            cfg.limits.connections(),
             shutdown.clone(),
         )
         .await?,
-        serve("http", &cfg.http_listen, api, &security, shutdown.clone()).await?,
+        serve(
+            "http",
+            &cfg.http_listen,
+            api,
+            &security,
+            cfg.limits.connections(),
+            shutdown.clone(),
+        )
+        .await?,
     ];
     let instance = cfg.http_listen.clone();
     tasks.push(tokio::spawn(maintain(collector.clone(), shutdown.clone())));

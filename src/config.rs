@@ -4,6 +4,7 @@
 //! reads its own. Unknown keys are errors, reported with line and column.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
@@ -94,6 +95,20 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
     if l.max_request_bytes == 0 || l.max_decompressed_bytes == 0 || l.max_string_bytes == 0 {
         return Err("collector.limits: every limit must be greater than zero".to_string());
     }
+    let zero = Duration::ZERO;
+    if l.max_connections == 0
+        || [
+            l.header_read_timeout,
+            l.request_body_timeout,
+            l.idle_timeout,
+        ]
+        .contains(&zero)
+    {
+        return Err(
+            "collector.limits: max_connections and the timeouts must be greater than zero"
+                .to_string(),
+        );
+    }
     if !cfg.agent.export.endpoint.starts_with("http://")
         && !cfg.agent.export.endpoint.starts_with("https://")
     {
@@ -174,6 +189,17 @@ mod tests {
                 .expect("with checks");
         let names: Vec<&str> = cfg.agent.checks.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["orders-db", "sessions-db", "cache", "api"]);
+    }
+
+    #[test]
+    fn the_example_file_holds_the_connection_defaults() {
+        let cfg = parse(include_str!("../examples/sextant.yaml")).expect("examples/sextant.yaml");
+        assert_eq!(
+            cfg.collector.limits.connections(),
+            sextant_config::listener::ConnectionLimits::default()
+        );
+        let err = parse("collector:\n  limits:\n    idle_timeout: 0s\n").expect_err("zero");
+        assert!(err.contains("collector.limits"), "{err}");
     }
 
     #[test]

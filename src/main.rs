@@ -4,11 +4,15 @@
 
 mod adapt;
 mod agent;
+mod body_deadline;
 mod collector;
 mod config;
+mod conns;
+mod fdlimit;
 mod malloc;
 mod probes;
 mod query;
+mod reload;
 mod security;
 mod selflog;
 mod serve;
@@ -184,6 +188,7 @@ async fn run_collector(format: LogFormat, args: CollectorArgs) -> Result<()> {
         },
         Some(traces),
     )?;
+    serving(3)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let registry = prometheus::Registry::new();
     let tasks = collector::start(&cfg, registry, logs_rx, stop_rx).await?;
@@ -220,6 +225,7 @@ async fn run_agent(format: LogFormat, args: AgentArgs) -> Result<()> {
         },
         traces,
     )?;
+    serving(1)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let tasks = agent::start(cfg, prometheus::Registry::new(), logs_rx, stop_rx).await?;
     serve::wait_for_signal(stop_tx).await;
@@ -252,6 +258,8 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
         },
         Some(traces),
     )?;
+    // The collector's three listeners and the agent's.
+    serving(4)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = collector::start(&ccfg, prometheus::Registry::new(), c_rx, stop_rx.clone())
         .instrument(tracing::info_span!(selflog::COLLECTOR_SPAN))
@@ -278,7 +286,16 @@ async fn run_adapt(format: LogFormat, args: adapt::AdaptArgs) -> Result<()> {
         },
         None,
     )?;
+    serving(1)?;
     adapt::run(args, file.adapt).await
+}
+
+/// What every serving role does before it binds: raise the open-file limit
+/// (sharing it among its `listeners`) and take SIGHUP as "reload
+/// certificates and tokens" rather than "terminate".
+fn serving(listeners: usize) -> Result<()> {
+    fdlimit::raise(listeners);
+    reload::catch_sighup()
 }
 
 /// Waits for every task; the first error wins, the rest are logged.

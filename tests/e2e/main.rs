@@ -10,6 +10,7 @@ mod common;
 
 mod amplification;
 mod bad_queries;
+mod connections;
 mod crate_graph;
 mod durability;
 mod grafana;

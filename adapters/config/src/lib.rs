@@ -4,7 +4,7 @@
 //!
 //! * [`duration`] — human durations (`90s`, `5m`, `15d`), Prometheus's units.
 //! * [`listener`] — the `security:` block every listener reads (TLS files,
-//!   bearer-token file).
+//!   bearer-token file), and the connection limits every listener applies.
 //! * [`map`] — for sections read by hand-written map visitors: an own key
 //!   read at most once.
 //! * [`redact`] — configured secrets scrubbed from any text bound for a

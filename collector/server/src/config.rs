@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use sextant_config::listener::ListenerSecurity;
+use sextant_config::listener::{ConnectionLimits, ListenerSecurity};
 
 /// Everything a user can set for the collector. Command-line flags override
 /// these after loading; defaults live in `Default` and nowhere else.
@@ -128,10 +128,37 @@ pub struct Limits {
     /// (bodies plus estimated decoded size): 429 with `Retry-After` past it,
     /// 413 for a request that alone is over it.
     pub max_inflight_bytes: usize,
+
+    // Connection hygiene of each of the three listeners (defaults and why
+    // in `ConnectionLimits`, shared with the agent's and sidecar's).
+    /// Most connections per listener (Prometheus's `--web.max-connections`).
+    pub max_connections: usize,
+    /// Longest a client may take to send a request head.
+    #[serde(with = "sextant_config::duration")]
+    pub header_read_timeout: Duration,
+    /// Longest a request body may take to arrive (408 past it).
+    #[serde(with = "sextant_config::duration")]
+    pub request_body_timeout: Duration,
+    /// Longest a connection stays open with no request in flight.
+    #[serde(with = "sextant_config::duration")]
+    pub idle_timeout: Duration,
+}
+
+impl Limits {
+    /// The connection settings, as every listener takes them.
+    pub fn connections(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: self.header_read_timeout,
+            request_body_timeout: self.request_body_timeout,
+            idle_timeout: self.idle_timeout,
+        }
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let conns = ConnectionLimits::default();
         Limits {
             max_request_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 20,
@@ -150,6 +177,11 @@ impl Default for Limits {
             max_spans_per_request: 1_000_000,
             max_series_per_request: 1_000_000,
             max_inflight_bytes: 256 << 20,
+
+            max_connections: conns.max_connections,
+            header_read_timeout: conns.header_read_timeout,
+            request_body_timeout: conns.request_body_timeout,
+            idle_timeout: conns.idle_timeout,
         }
     }
 }

@@ -174,6 +174,26 @@ impl Collector {
         Collector::start_bin(&bin, data_dir, http, otlp_http, otlp_grpc, extra)
     }
 
+    /// Starts the release build like [`Collector::start_release`], under
+    /// `ulimit -n nofile` (soft and hard), as a host with the common
+    /// default of 1024 open files would run it.
+    pub fn start_release_nofile(data_dir: &Path, yaml: &str, nofile: u32) -> Collector {
+        let config = data_dir.with_extension("yaml");
+        std::fs::write(&config, yaml).expect("write collector config");
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(release_bin());
+        Collector::start_command(
+            sh,
+            data_dir,
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+            format!("127.0.0.1:{}", free_port()),
+            &["--config", config.to_str().expect("UTF-8 temp path")],
+        )
+    }
+
     /// Starts binary `bin` as `collector` on the given addresses.
     pub fn start_bin(
         bin: &Path,
@@ -183,8 +203,27 @@ impl Collector {
         otlp_grpc: String,
         extra: &[&str],
     ) -> Collector {
+        Collector::start_command(
+            Command::new(bin),
+            data_dir,
+            http,
+            otlp_http,
+            otlp_grpc,
+            extra,
+        )
+    }
+
+    /// Runs `cmd` (the binary, or a wrapper that execs it) as `collector`.
+    fn start_command(
+        mut cmd: Command,
+        data_dir: &Path,
+        http: String,
+        otlp_http: String,
+        otlp_grpc: String,
+        extra: &[&str],
+    ) -> Collector {
         let log = std::fs::File::create(data_dir.with_extension("log")).expect("log file");
-        let child = Command::new(bin)
+        let child = cmd
             .arg("collector")
             .args(extra)
             .arg("--data-dir")
@@ -316,6 +355,45 @@ pub fn python() -> String {
     std::env::var("SEXTANT_TEST_PYTHON").unwrap_or_else(|_| {
         panic!("SEXTANT_TEST_PYTHON is not set: run the tests with `bash scripts/test.sh`, which installs the OpenTelemetry SDK")
     })
+}
+
+/// Makes sure this test process may open `need` files (sockets), raising
+/// its soft limit to the hard one with util-linux's `prlimit` if needed:
+/// tests that open a thousand client connections fail on the usual soft
+/// default of 1024 otherwise.
+pub fn raise_own_fd_limit(need: u64) {
+    let limits = || -> (u64, u64) {
+        let text = std::fs::read_to_string("/proc/self/limits").expect("read /proc/self/limits");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("Max open files in /proc/self/limits");
+        let mut nums = line.split_whitespace().filter_map(|w| {
+            w.parse::<u64>()
+                .ok()
+                .or((w == "unlimited").then_some(u64::MAX))
+        });
+        (nums.next().unwrap_or(0), nums.next().unwrap_or(0))
+    };
+    let (soft, hard) = limits();
+    if soft >= need {
+        return;
+    }
+    let hard_text = if hard == u64::MAX {
+        "unlimited".to_string()
+    } else {
+        hard.to_string()
+    };
+    let status = Command::new("prlimit")
+        .arg("--pid")
+        .arg(std::process::id().to_string())
+        .arg(format!("--nofile={hard_text}:{hard_text}"))
+        .status();
+    let (soft, _) = limits();
+    assert!(
+        soft >= need,
+        "this test opens {need} sockets but may open {soft} files (hard limit {hard}; prlimit: {status:?}): raise `ulimit -n`"
+    );
 }
 
 /// Polls `f` until it returns `Some`, failing after `timeout`.
