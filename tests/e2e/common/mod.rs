@@ -18,11 +18,26 @@ pub fn release_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-        let status = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        build
             .args(["build", "--release", "--quiet", "--bin", "sextant"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build --release");
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // `cargo test` hands the test process variables of its own (the
+        // package's CARGO_PKG_*, OUT_DIR, …); build scripts that watch the
+        // environment would see a change and rebuild what `scripts/test.sh`
+        // just built. Build in the environment a shell would have.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            let keep = matches!(
+                key.as_str(),
+                "CARGO_HOME" | "CARGO_TARGET_DIR" | "CARGO_INCREMENTAL"
+            );
+            if !keep && (key.starts_with("CARGO_") || key == "OUT_DIR" || key.starts_with("RUSTC"))
+            {
+                build.env_remove(&key);
+            }
+        }
+        let status = build.status().expect("run cargo build --release");
         assert!(
             status.success(),
             "cargo build --release --bin sextant failed"
