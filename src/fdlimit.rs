@@ -91,6 +91,7 @@ fn raise_to_hard() -> std::io::Result<(u64, u64)> {
 }
 
 #[cfg(unix)]
+#[allow(clippy::useless_conversion)] // the identity on Linux, not everywhere
 fn as_u64(v: libc::rlim_t) -> u64 {
     // rlim_t is unsigned on Linux and macOS, signed on some BSDs (where
     // RLIM_INFINITY is the maximum anyway).
