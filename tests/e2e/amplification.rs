@@ -7,7 +7,6 @@
 //! `Retry-After` while the process survives.
 
 use std::io::Write;
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::{self, Collector, peak_rss_kib, post};
@@ -112,16 +111,7 @@ except grpc.RpcError as e:
         sys.exit(f"want RESOURCE_EXHAUSTED naming the limit, got {e.code()} {e.details()!r}")
     print(e.code(), e.details())
 "#;
-    let out = Command::new(common::python())
-        .args(["-c", script, &c.otlp_grpc])
-        .output()
-        .expect("run python grpc client");
-    assert!(
-        out.status.success(),
-        "gRPC bomb: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_python(&["-c", script, &c.otlp_grpc], "gRPC bomb");
 
     assert!(c.alive(), "collector died");
     let peak = peak_rss_kib(pid);

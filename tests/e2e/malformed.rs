@@ -4,7 +4,6 @@
 use crate::common;
 
 use std::io::Write;
-use std::process::Command;
 
 use common::{Collector, enc, post};
 
@@ -170,16 +169,7 @@ for body, want in ((b"\xff\xff\xff\x0f", grpc.StatusCode.INVALID_ARGUMENT), (b"\
             sys.exit(f"want {want}, got {e.code()} {e.details()!r}")
         print(e.code(), e.details())
 "#;
-    let out = Command::new(common::python())
-        .args(["-c", script, &c.otlp_grpc])
-        .output()
-        .expect("run python grpc client");
-    assert!(
-        out.status.success(),
-        "gRPC cases: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_python(&["-c", script, &c.otlp_grpc], "gRPC cases");
     assert!(c.alive(), "collector died on malformed gRPC");
 
     // Bad queries answer in Prometheus's error shape.

@@ -19,20 +19,10 @@ fn wait_port(addr: &str) {
 }
 
 fn python(args: &[&str]) {
-    let out = Command::new(common::python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/secure_client.py"
-        ))
-        .args(args)
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/secure_client.py");
+    let mut all = vec![script];
+    all.extend_from_slice(args);
+    common::run_python(&all, "secure_client.py");
 }
 
 #[test]

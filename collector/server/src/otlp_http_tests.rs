@@ -9,45 +9,27 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::metrics::v1::{
-    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
-};
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::metrics::v1::{NumberDataPoint, number_data_point};
 use prost::Message;
 use serde_json::json;
 
 use crate::Limits;
 use crate::api::error::RpcStatus;
-use crate::test_support::{T0_MS, collector, collector_with, get, post, qs};
+use crate::test_support::{T0_MS, collector, collector_with, gauge_request, get, post, qs};
 
 const PB: (&str, &str) = ("content-type", "application/x-protobuf");
 const JSON: (&str, &str) = ("content-type", "application/json");
 
 /// One gauge point `name{job="svc"} = value` at `T0_MS`.
 fn gauge(name: &str, value: f64) -> ExportMetricsServiceRequest {
-    ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            resource: Some(Resource {
-                attributes: vec![sextant_otlp::string_kv("service.name", "svc")],
-                ..Default::default()
-            }),
-            scope_metrics: vec![ScopeMetrics {
-                metrics: vec![Metric {
-                    name: name.into(),
-                    data: Some(metric::Data::Gauge(Gauge {
-                        data_points: vec![NumberDataPoint {
-                            time_unix_nano: (T0_MS * 1_000_000) as u64,
-                            value: Some(number_data_point::Value::AsDouble(value)),
-                            ..Default::default()
-                        }],
-                    })),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
+    gauge_request(
+        name,
+        vec![NumberDataPoint {
+            time_unix_nano: (T0_MS * 1_000_000) as u64,
+            value: Some(number_data_point::Value::AsDouble(value)),
             ..Default::default()
         }],
-    }
+    )
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

@@ -8,6 +8,11 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::{
+    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use sextant_model::{Labels, LogEntry, Sample, Series};
 use sextant_store::{Store, StoreConfig};
 use tempfile::TempDir;
@@ -189,4 +194,28 @@ pub async fn post_form(router: &Router, uri: &str, form: &[(&str, &str)]) -> Ans
 /// A query string from pairs, percent-encoded.
 pub fn qs(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).expect("query string")
+}
+
+/// An OTLP request of one gauge `name` of service `svc` with `points`, the
+/// shape every receiver test sends.
+pub fn gauge_request(name: &str, points: Vec<NumberDataPoint>) -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![sextant_otlp::string_kv("service.name", "svc")],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: name.into(),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: points,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
 }

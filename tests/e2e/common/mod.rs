@@ -63,6 +63,19 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
         .expect("VmHWM in /proc status")
 }
 
+/// `127.0.0.1:<a port nobody listens on right now>`.
+pub fn free_addr() -> String {
+    format!("127.0.0.1:{}", free_port())
+}
+
+/// Writes `yaml` beside the data directory as the collector's `--config`
+/// file and returns its path.
+fn config_file(data_dir: &Path, yaml: &str) -> String {
+    let config = data_dir.with_extension("yaml");
+    std::fs::write(&config, yaml).expect("write collector config");
+    config.to_str().expect("UTF-8 temp path").to_string()
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
@@ -147,14 +160,12 @@ impl Collector {
     /// Starts `sextant collector` on free ports with `yaml` as its `--config`
     /// file (written beside the data directory).
     pub fn start_with_config(data_dir: &Path, yaml: &str) -> Collector {
-        let config = data_dir.with_extension("yaml");
-        std::fs::write(&config, yaml).expect("write collector config");
-        let config = config.to_str().expect("UTF-8 temp path").to_string();
+        let config = config_file(data_dir, yaml);
         Collector::start_with_args(
             data_dir,
-            format!("127.0.0.1:{}", free_port()),
-            format!("127.0.0.1:{}", free_port()),
-            format!("127.0.0.1:{}", free_port()),
+            free_addr(),
+            free_addr(),
+            free_addr(),
             &["--config", &config],
         )
     }
@@ -162,17 +173,15 @@ impl Collector {
     /// Starts the release build of `sextant collector` on free ports with
     /// `yaml` as its config (empty: defaults) and `extra` flags.
     pub fn start_release(data_dir: &Path, yaml: &str, extra: &[&str]) -> Collector {
-        let config = data_dir.with_extension("yaml");
-        std::fs::write(&config, yaml).expect("write collector config");
-        let config = config.to_str().expect("UTF-8 temp path").to_string();
+        let config = config_file(data_dir, yaml);
         let mut args = vec!["--config", config.as_str()];
         args.extend_from_slice(extra);
         Collector::start_bin(
             &release_bin(),
             data_dir,
-            format!("127.0.0.1:{}", free_port()),
-            format!("127.0.0.1:{}", free_port()),
-            format!("127.0.0.1:{}", free_port()),
+            free_addr(),
+            free_addr(),
+            free_addr(),
             &args,
         )
     }
@@ -193,8 +202,7 @@ impl Collector {
     /// `ulimit -n nofile` (soft and hard), as a host with the common
     /// default of 1024 open files would run it.
     pub fn start_release_nofile(data_dir: &Path, yaml: &str, nofile: u32) -> Collector {
-        let config = data_dir.with_extension("yaml");
-        std::fs::write(&config, yaml).expect("write collector config");
+        let config = config_file(data_dir, yaml);
         let mut sh = Command::new("sh");
         sh.arg("-c")
             .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
@@ -202,10 +210,10 @@ impl Collector {
         Collector::start_command(
             sh,
             data_dir,
-            format!("127.0.0.1:{}", free_port()),
-            format!("127.0.0.1:{}", free_port()),
-            format!("127.0.0.1:{}", free_port()),
-            &["--config", config.to_str().expect("UTF-8 temp path")],
+            free_addr(),
+            free_addr(),
+            free_addr(),
+            &["--config", &config],
         )
     }
 
@@ -409,6 +417,22 @@ pub fn raise_own_fd_limit(need: u64) {
         soft >= need,
         "this test opens {need} sockets but may open {soft} files (hard limit {hard}; prlimit: {status:?}): raise `ulimit -n`"
     );
+}
+
+/// Runs the test virtualenv's Python with `args` and fails the test, with
+/// both output streams, unless it exits 0; returns its stdout.
+pub fn run_python(args: &[&str], what: &str) -> String {
+    let out = Command::new(python())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run python: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{what}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// Polls `f` until it returns `Some`, failing after `timeout`.

@@ -7,16 +7,14 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::metrics::v1::{
-    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
-};
+use opentelemetry_proto::tonic::metrics::v1::{NumberDataPoint, number_data_point};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use sextant_model::{Labels, Sample, Series};
 
 use crate::api::error::RpcStatus;
 use crate::otlp_grpc::{Receiver, Signal as GrpcSignal};
-use crate::test_support::{collector, collector_with, get, post, qs};
+use crate::test_support::{collector, collector_with, gauge_request, get, post, qs};
 use crate::{Collector, Limits};
 
 const PB: (&str, &str) = ("content-type", "application/x-protobuf");
@@ -133,28 +131,6 @@ async fn a_sample_from_the_future_is_refused_and_current_data_keeps_flowing() {
     assert_eq!(count(&c, "clock").await, "1");
 }
 
-fn gauge_request(points: Vec<NumberDataPoint>) -> ExportMetricsServiceRequest {
-    ExportMetricsServiceRequest {
-        resource_metrics: vec![ResourceMetrics {
-            resource: Some(Resource {
-                attributes: vec![sextant_otlp::string_kv("service.name", "svc")],
-                ..Default::default()
-            }),
-            scope_metrics: vec![ScopeMetrics {
-                metrics: vec![Metric {
-                    name: "otlp_gauge".into(),
-                    data: Some(metric::Data::Gauge(Gauge {
-                        data_points: points,
-                    })),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
-
 fn point(attrs: Vec<KeyValue>, t_ms: i64) -> NumberDataPoint {
     NumberDataPoint {
         attributes: attrs,
@@ -174,10 +150,13 @@ fn wide_attrs(n: usize) -> Vec<KeyValue> {
 async fn otlp_http_answers_400_with_a_status_and_stores_the_rest() {
     let (c, _dir) = collector();
     let now = now_ms();
-    let req = gauge_request(vec![
-        point(wide_attrs(10_000), now),
-        point(vec![sextant_otlp::string_kv("k", "good")], now),
-    ]);
+    let req = gauge_request(
+        "otlp_gauge",
+        vec![
+            point(wide_attrs(10_000), now),
+            point(vec![sextant_otlp::string_kv("k", "good")], now),
+        ],
+    );
     let a = post(
         &c.otlp_http_router(),
         "/v1/metrics",
@@ -207,7 +186,10 @@ async fn otlp_http_answers_400_with_a_status_and_stores_the_rest() {
 async fn otlp_grpc_answers_invalid_argument_and_stores_the_rest() {
     let (c, _dir) = collector();
     let now = now_ms();
-    let req = gauge_request(vec![point(wide_attrs(100), now), point(vec![], now)]);
+    let req = gauge_request(
+        "otlp_gauge",
+        vec![point(wide_attrs(100), now), point(vec![], now)],
+    );
     let r = Receiver(c.clone());
     let status = <ExportMetricsServiceRequest as GrpcSignal>::export(r.clone(), req)
         .await
@@ -325,7 +307,7 @@ async fn past_max_series_new_series_get_429_and_existing_ones_keep_ingesting() {
     let r = Receiver(c.clone());
     let status = <ExportMetricsServiceRequest as GrpcSignal>::export(
         r.clone(),
-        gauge_request(vec![point(vec![], now)]),
+        gauge_request("otlp_gauge", vec![point(vec![], now)]),
     )
     .await
     .expect_err("refused");
