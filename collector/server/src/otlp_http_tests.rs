@@ -48,6 +48,37 @@ async fn stored(c: &crate::Collector, name: &str) -> serde_json::Value {
         .clone()
 }
 
+/// proto3 JSON spells NaN and the infinities as strings; they are stored
+/// as the doubles they name, as the same points over protobuf would be.
+#[tokio::test]
+async fn special_doubles_in_json_are_stored() {
+    let (c, _dir) = collector();
+    let router = c.otlp_http_router();
+    for (name, sent, read) in [
+        ("nan_gauge", "\"NaN\"", "NaN"),
+        ("inf_gauge", "\"Infinity\"", "+Inf"),
+        ("neg_inf_gauge", "\"-Infinity\"", "-Inf"),
+        (
+            "exact_gauge",
+            "\"0.30000000000000004\"",
+            "0.30000000000000004",
+        ),
+    ] {
+        let mut body = serde_json::to_value(gauge(name, 0.0)).expect("OTLP JSON");
+        let point = &mut body["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"]
+            [0];
+        point["asDouble"] = serde_json::from_str(sent).expect("JSON");
+        let a = post(&router, "/v1/metrics", &[JSON], body.to_string()).await;
+        assert_eq!(a.status, 200, "{sent}: {}", a.text());
+        assert_eq!(
+            a.json()["partialSuccess"],
+            serde_json::Value::Null,
+            "{sent}"
+        );
+        assert_eq!(stored(&c, name).await, read, "{sent}");
+    }
+}
+
 #[tokio::test]
 async fn protobuf_json_and_gzip_bodies_are_stored() {
     let (c, _dir) = collector();

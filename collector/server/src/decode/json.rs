@@ -9,8 +9,9 @@
 //! lets a sender write as numbers or strings (`"123"`, `1e3`, `"NaN"` in
 //! doubles): every allowed form is accepted, written into the form
 //! opentelemetry-proto's serde reads when it is not already (a second pass,
-//! [`normalize`], run only when needed), and everything else refused with
-//! the field's name.
+//! [`normalize`], run only when needed; special doubles become sentinels,
+//! see [`super::specials`]), and everything else refused with the field's
+//! name.
 //!
 //! **Invariant:** the scan allocates only its nesting stack, at most
 //! [`MAX_DEPTH`] frames (serde_json's own recursion limit), and reads each
@@ -24,6 +25,7 @@ use opentelemetry_proto::tonic::metrics::v1 as metrics;
 use opentelemetry_proto::tonic::trace::v1 as trace;
 
 use super::schema::Item;
+use super::specials::{self, Sentinels, Special};
 use super::wire::Tally;
 
 /// The deepest nesting accepted: serde_json's recursion limit.
@@ -57,10 +59,10 @@ pub enum JsonError {
         /// What it should be.
         why: &'static str,
     },
-    /// A special double (`"NaN"`, `"Infinity"`, `"-Infinity"`) in a field
-    /// whose serde mapping (opentelemetry-proto's) reads JSON numbers only.
+    /// A request holding so many of the sentinel candidates that its
+    /// special doubles could not be told apart from its numbers.
     #[error(
-        "{field} at byte {at}: {value} is valid proto3 JSON but not decodable here yet (send NaN and infinities in this field over protobuf)"
+        "{field} at byte {at}: {value} cannot be decoded in this request: it holds too many of the numbers special doubles are carried as (send NaN and infinities over protobuf)"
     )]
     Special {
         /// The field's JSON name.
@@ -243,15 +245,25 @@ fn integer(d: &Decimal<'_>) -> Option<i128> {
     Some(if d.negative { -v } else { v })
 }
 
+/// What a number field becomes in the normalized bytes.
+enum Canonical {
+    /// This text.
+    Text(String),
+    /// The sentinel standing for a special double (see [`specials`]).
+    Special(Special),
+}
+
 /// Checks one scalar under a number field; answers its canonical JSON
-/// form when serde would not read the one sent.
+/// form when serde would not read the one sent, and marks in `taken` the
+/// sentinel candidates a double field holds.
 fn check_number(
     kind: Number,
     field: &[u8],
     raw: &[u8],
     quoted: bool,
     at: usize,
-) -> Result<Option<String>, JsonError> {
+    taken: &mut u64,
+) -> Result<Option<Canonical>, JsonError> {
     let bad = |why| JsonError::Number {
         field: String::from_utf8_lossy(field).into_owned(),
         at,
@@ -281,19 +293,13 @@ fn check_number(
             // serde reads digits only: `1.0`, `1e3` and `-0` arrive as floats
             let float = raw.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
             let plain = !(float || d.negative && v == 0);
-            Ok((!plain || quoted && d.negative).then(|| v.to_string()))
+            Ok((!plain || quoted && d.negative).then(|| Canonical::Text(v.to_string())))
         }
         Number::F64 | Number::F64Special => {
             let why = "not a number, \"NaN\", \"Infinity\" or \"-Infinity\"";
-            if quoted && matches!(raw, b"NaN" | b"Infinity" | b"-Infinity") {
-                if kind == Number::F64Special {
-                    return Ok(None);
-                }
-                return Err(JsonError::Special {
-                    field: String::from_utf8_lossy(field).into_owned(),
-                    at,
-                    value: shorten(raw, quoted),
-                });
+            if let Some(special) = Special::parse(raw).filter(|_| quoted) {
+                // serde reads these strings in quantile values, nowhere else
+                return Ok((kind == Number::F64).then_some(Canonical::Special(special)));
             }
             decimal(raw).ok_or_else(|| bad(why))?;
             let v: f64 = std::str::from_utf8(raw)
@@ -303,8 +309,11 @@ fn check_number(
             if !v.is_finite() {
                 return Err(bad("out of the range of a double"));
             }
+            if let Some(k) = specials::candidate(v) {
+                *taken |= 1 << k;
+            }
             // serde reads a plain double field from a JSON number only
-            Ok((quoted && kind == Number::F64).then(|| format!("{v:?}")))
+            Ok((quoted && kind == Number::F64).then(|| Canonical::Text(format!("{v:?}"))))
         }
     }
 }
@@ -316,7 +325,10 @@ fn shorten(raw: &[u8], quoted: bool) -> String {
 
 /// Scans OTLP/JSON `bytes`; `out`, when given, receives the bytes with
 /// every number field in a form serde reads (see [`normalize`]).
-fn walk(bytes: &[u8], mut out: Option<&mut Vec<u8>>) -> Result<Scan, JsonError> {
+fn walk(
+    bytes: &[u8],
+    mut out: Option<(&mut Vec<u8>, Option<&Sentinels>)>,
+) -> Result<Scan, JsonError> {
     let mut scan = Scan::default();
     let tally = &mut scan.tally;
     let mut stack: Vec<Frame> = Vec::new();
@@ -397,17 +409,40 @@ fn walk(bytes: &[u8], mut out: Option<&mut Vec<u8>>) -> Result<Scan, JsonError> 
         let Some(kind) = number_field(name) else {
             continue;
         };
-        if let Some(canonical) = check_number(kind, name, &bytes[raw.0..raw.1], quoted, at)? {
-            scan.rewrites += 1;
-            scan.growth += canonical.len();
-            if let Some(out) = out.as_deref_mut() {
-                out.extend_from_slice(&bytes[copied..at]);
-                out.extend_from_slice(canonical.as_bytes());
-                copied = pos;
+        let raw_bytes = &bytes[raw.0..raw.1];
+        let Some(canonical) = check_number(kind, name, raw_bytes, quoted, at, &mut scan.taken)?
+        else {
+            continue;
+        };
+        scan.rewrites += 1;
+        let text = match canonical {
+            Canonical::Text(t) => {
+                scan.growth += t.len();
+                Some(t)
             }
+            Canonical::Special(special) => {
+                scan.specials += 1;
+                scan.growth += specials::MAX_TEXT;
+                match out.as_ref().map(|(_, s)| *s) {
+                    Some(Some(s)) => Some(s.text(special)),
+                    Some(None) => {
+                        return Err(JsonError::Special {
+                            field: String::from_utf8_lossy(name).into_owned(),
+                            at,
+                            value: shorten(raw_bytes, quoted),
+                        });
+                    }
+                    None => None,
+                }
+            }
+        };
+        if let (Some((out, _)), Some(text)) = (out.as_mut(), text) {
+            out.extend_from_slice(&bytes[copied..at]);
+            out.extend_from_slice(text.as_bytes());
+            copied = pos;
         }
     }
-    if let Some(out) = out {
+    if let Some((out, _)) = out {
         out.extend_from_slice(&bytes[copied..]);
     }
     Ok(scan)
@@ -421,8 +456,13 @@ pub struct Scan {
     pub tally: Tally,
     /// Number fields sent in a form serde does not read.
     pub rewrites: usize,
-    /// Bytes of their canonical forms.
+    /// Bytes of their canonical forms (an upper bound).
     pub growth: usize,
+    /// Of the rewrites, special doubles (`"NaN"` …) in fields serde
+    /// reads as numbers only.
+    pub specials: usize,
+    /// Bit `k` set: a double field holds sentinel candidate `k`.
+    pub taken: u64,
 }
 
 /// Scans OTLP/JSON `bytes` for items, decoded size and number forms.
@@ -432,11 +472,16 @@ pub fn scan(bytes: &[u8]) -> Result<Scan, JsonError> {
 
 /// `bytes` with every number field a scan found to need it rewritten to a
 /// form opentelemetry-proto's serde reads (`"1e3"` → `1000`, `"1.5"` →
-/// `1.5` in a double field). Allocates `bytes.len() + scan.growth`.
-pub fn normalize(bytes: &[u8], scan: &Scan) -> Result<Vec<u8>, JsonError> {
+/// `1.5` in a double field, `"NaN"` → its sentinel), with the sentinels
+/// used (when the scan found special doubles) for [`specials::Restore`].
+/// Allocates at most `bytes.len() + scan.growth`.
+pub fn normalize(bytes: &[u8], scan: &Scan) -> Result<(Vec<u8>, Option<Sentinels>), JsonError> {
+    let sentinels = (scan.specials > 0)
+        .then(|| Sentinels::choose(scan.taken))
+        .flatten();
     let mut out = Vec::with_capacity(bytes.len() + scan.growth);
-    walk(bytes, Some(&mut out))?;
-    Ok(out)
+    walk(bytes, Some((&mut out, sentinels.as_ref())))?;
+    Ok((out, sentinels))
 }
 
 /// Charges a value starting in the innermost container; answers the

@@ -15,6 +15,7 @@
 
 pub mod json;
 pub mod schema;
+pub mod specials;
 pub mod wire;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -75,7 +76,7 @@ pub enum DecodeError {
 }
 
 /// The OTLP export requests, with what their scan needs.
-pub trait OtlpRequest: prost::Message + Default + DeserializeOwned {
+pub trait OtlpRequest: prost::Message + Default + DeserializeOwned + specials::Restore {
     /// The wire schema of the message.
     const SCHEMA: &'static Message;
 }
@@ -172,8 +173,13 @@ pub fn otlp_json<M: OtlpRequest>(
         return serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()));
     }
     permit.grow(bytes.len() + scan.growth)?;
-    let normal = json::normalize(bytes, &scan).map_err(|e| malformed(e.to_string()))?;
-    serde_json::from_slice(&normal).map_err(|e| malformed(e.to_string()))
+    let (normal, sentinels) =
+        json::normalize(bytes, &scan).map_err(|e| malformed(e.to_string()))?;
+    let mut request: M = serde_json::from_slice(&normal).map_err(|e| malformed(e.to_string()))?;
+    if let Some(s) = sentinels {
+        request.restore(&s);
+    }
+    Ok(request)
 }
 
 /// Decodes a remote-write 1.0 body (snappy block format around a
