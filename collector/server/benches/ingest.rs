@@ -157,7 +157,12 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let clock = AtomicI64::new(1_700_000_000_000);
+    // Samples must lie inside the retention window (older ones are refused):
+    // a week back leaves 40,000 requests of 15 s steps before reaching now.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let clock = AtomicI64::new(now_ms - 7 * 86_400_000);
     let next_t = || clock.fetch_add(15_000, Ordering::Relaxed);
 
     let mut group = c.benchmark_group("ingest");

@@ -74,6 +74,17 @@ pub struct Message {
     pub fields: &'static [Field],
 }
 
+impl Message {
+    /// Whether decoding it allocates only its singular strings and bytes,
+    /// which together take no more than the message's own bytes: the scan
+    /// charges such a message its length instead of walking it.
+    pub fn is_leaf(&self) -> bool {
+        self.fields
+            .iter()
+            .all(|f| matches!(f.kind, Kind::Bytes { repeated: false }))
+    }
+}
+
 /// One allocating field of a message.
 #[derive(Debug)]
 pub struct Field {

@@ -3,6 +3,10 @@
 //! before prost materializes anything, counting the limited items and
 //! estimating what decoding would allocate.
 //!
+//! Leaf messages (only singular strings and scalars: a remote-write
+//! `Label` or `Sample`) are not walked: what they decode to is their
+//! struct plus at most their own bytes, and prost checks their syntax.
+//!
 //! **Invariant:** the scan allocates nothing, recurses at most
 //! [`MAX_DEPTH`] messages deep, and reads every byte at most once, so a
 //! hostile body costs one linear pass and no memory before it is refused.
@@ -262,6 +266,11 @@ fn delimited(
             }
             if let Some(item) = counts {
                 tally.items[item.index()] += 1;
+            }
+            if of.is_leaf() {
+                // its strings hold at most its bytes; prost checks the rest
+                tally.estimate += body.len() as u64;
+                return Ok(());
             }
             walk(body, base, of, depth + 1, tally)
         }
