@@ -87,13 +87,15 @@ fn info_difference_is_recognised_by_shape() {
         assert_eq!(disagreement(q), None, "{q:?}");
     }
     assert!(info_selectors(
-        &oracle("info(x, {a=\"b\"})").unwrap(),
+        &oracle("info(x, {a=\"b\"})").expect("the oracle parses it"),
         |vs| vs.name.is_none()
     ));
-    assert!(!accepts_empty(match &oracle("{a=\"b\"}").unwrap() {
-        Expr::VectorSelector(vs) => vs,
-        _ => unreachable!(),
-    }));
+    assert!(!accepts_empty(
+        match &oracle("{a=\"b\"}").expect("the oracle parses it") {
+            Expr::VectorSelector(vs) => vs,
+            _ => unreachable!(),
+        }
+    ));
 }
 
 /// Whether `q` may hold a `\x` or octal escape of a byte over 0x7F, where
@@ -117,12 +119,11 @@ fn info_selectors(e: &Expr, pick: impl Fn(&VectorSelector) -> bool) -> bool {
     impl<F: Fn(&VectorSelector) -> bool> ExprVisitor for Find<F> {
         type Error = std::convert::Infallible;
         fn pre_visit(&mut self, e: &Expr) -> Result<bool, Self::Error> {
-            if let Expr::Call(c) = e {
-                if let (true, Some(Expr::VectorSelector(vs))) =
+            if let Expr::Call(c) = e
+                && let (true, Some(Expr::VectorSelector(vs))) =
                     (c.func.name == "info", c.args.args.get(1).map(|a| &**a))
-                {
-                    self.1 |= (self.0)(vs);
-                }
+            {
+                self.1 |= (self.0)(vs);
             }
             Ok(!self.1)
         }
