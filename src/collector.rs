@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use sextant_collector::{Collector, CollectorConfig, ingest};
@@ -21,11 +22,14 @@ const SELF_METRICS_INTERVAL: Duration = Duration::from_secs(15);
 /// How often retention and WAL checkpointing run.
 const MAINTAIN_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Starts everything; returns the tasks to await after shutdown.
+/// Starts everything; returns the tasks to await after shutdown. The
+/// process's own spans arrive on `self_traces` (empty when they go to a
+/// remote collector instead: its sender is then dropped).
 pub async fn start(
     cfg: &CollectorConfig,
     registry: prometheus::Registry,
     self_logs: mpsc::Receiver<LogRecord>,
+    self_traces: mpsc::Receiver<ExportTraceServiceRequest>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<Result<()>>>> {
     let dir = cfg.data_dir.clone();
@@ -88,6 +92,11 @@ pub async fn start(
         collector.clone(),
         registry,
         instance.clone(),
+        shutdown.clone(),
+    )));
+    tasks.push(tokio::spawn(self_traces_loop(
+        collector.clone(),
+        self_traces,
         shutdown.clone(),
     )));
     tasks.push(tokio::spawn(self_logs_loop(
@@ -190,5 +199,29 @@ async fn self_logs_loop(
         // Logging a failure here would feed this loop; the store error is already logged by ingest callers.
         let _ = ingest::logs(c.store(), c.policy(), req, 64 << 10).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Stores the process's own spans as the tracer's batches arrive, through
+/// the same ingest path as any OTLP client's (no socket, so no TLS or token
+/// between the collector and itself).
+async fn self_traces_loop(
+    c: Collector,
+    mut rx: mpsc::Receiver<ExportTraceServiceRequest>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<()> {
+    loop {
+        let req = tokio::select! {
+            req = rx.recv() => match req {
+                Some(req) => req,
+                None => return Ok(()),
+            },
+            _ = shutdown.changed() => return Ok(()),
+        };
+        // A log line here makes no span, so unlike self-logs it cannot feed
+        // this loop; the batch is lost either way, as a full channel's is.
+        if let Err(e) = ingest::traces(c.store(), req).await {
+            tracing::warn!(error = %e, "could not store self-traces");
+        }
     }
 }

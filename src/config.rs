@@ -109,6 +109,25 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
                 .to_string(),
         );
     }
+    let c = &cfg.collector;
+    if c.self_traces_endpoint.is_empty() {
+        // In-process self traces take no credentials; a key set for them
+        // anyway is a misunderstanding worth saying so at start.
+        if c.self_traces_bearer_token_file.is_some() || c.self_traces_ca_file.is_some() {
+            return Err(
+                "collector.self_traces_bearer_token_file and self_traces_ca_file \
+                 apply only to a remote self_traces_endpoint"
+                    .to_string(),
+            );
+        }
+    } else if !c.self_traces_endpoint.starts_with("http://")
+        && !c.self_traces_endpoint.starts_with("https://")
+    {
+        return Err(format!(
+            "collector.self_traces_endpoint: {:?} must start with http:// or https://",
+            c.self_traces_endpoint
+        ));
+    }
     if !cfg.agent.export.endpoint.starts_with("http://")
         && !cfg.agent.export.endpoint.starts_with("https://")
     {
@@ -200,6 +219,24 @@ mod tests {
         );
         let err = parse("collector:\n  limits:\n    idle_timeout: 0s\n").expect_err("zero");
         assert!(err.contains("collector.limits"), "{err}");
+    }
+
+    #[test]
+    fn self_trace_credentials_need_a_remote_endpoint() {
+        let cfg = parse(include_str!("../examples/sextant.yaml")).expect("examples/sextant.yaml");
+        assert!(cfg.collector.self_traces_endpoint.is_empty());
+        assert_eq!(cfg.collector.self_traces_bearer_token_file, None);
+        assert_eq!(cfg.collector.self_traces_ca_file, None);
+        let err = parse("collector:\n  self_traces_ca_file: /ca.pem\n").expect_err("no endpoint");
+        assert!(err.contains("self_traces_endpoint"), "{err}");
+        let err =
+            parse("collector:\n  self_traces_endpoint: collector:4317\n").expect_err("scheme");
+        assert!(err.contains("http://"), "{err}");
+        parse(concat!(
+            "collector:\n  self_traces_endpoint: https://central:4317\n",
+            "  self_traces_bearer_token_file: /token\n  self_traces_ca_file: /ca.pem\n"
+        ))
+        .expect("a remote endpoint with credentials");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod query;
 mod reload;
 mod security;
 mod selflog;
+mod selftrace;
 mod serve;
 mod telemetry;
 
@@ -22,12 +23,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use crate::config::FileConfig;
 use crate::selflog::SelfLogs;
-use crate::telemetry::{LogFormat, TraceExport};
+use crate::telemetry::{LogFormat, RemoteTraces, TraceExport, TraceSink};
 
 /// Sextant: adapters that make every application observable, and a collector
 /// that stores and answers for what they send.
@@ -160,23 +162,59 @@ fn collector_config(args: &CollectorArgs, file: &FileConfig) -> sextant_collecto
     cfg
 }
 
-fn self_traces_endpoint(cfg: &sextant_collector::CollectorConfig) -> String {
+/// Where the collector's own spans go: by default into its own store
+/// in-process (its receiver may demand TLS and a token it has no business
+/// presenting to itself), else to the remote collector it names, with the
+/// token and CA configured for that.
+fn collector_trace_sink(
+    cfg: &sextant_collector::CollectorConfig,
+    local: mpsc::Sender<ExportTraceServiceRequest>,
+) -> Result<TraceSink> {
     if cfg.self_traces_endpoint.is_empty() {
-        format!("http://{}", cfg.otlp_grpc_listen)
-    } else {
-        cfg.self_traces_endpoint.clone()
+        return Ok(TraceSink::InProcess(local));
     }
+    let token = cfg
+        .self_traces_bearer_token_file
+        .as_deref()
+        .map(sextant_export::read_token)
+        .transpose()
+        .context("collector.self_traces_bearer_token_file")?;
+    Ok(TraceSink::Remote(RemoteTraces {
+        endpoint: cfg.self_traces_endpoint.clone(),
+        token,
+        ca_file: cfg.self_traces_ca_file.clone(),
+    }))
+}
+
+/// The agent's own spans carry the credentials of its export path: the
+/// collector that takes its metrics and logs is the one that takes its spans.
+fn agent_trace_sink(cfg: &sextant_agent::AgentConfig) -> Result<TraceSink> {
+    let token = match &cfg.export.bearer_token_file {
+        Some(path) => {
+            Some(sextant_export::read_token(path).context("agent.export.bearer_token_file")?)
+        }
+        None => cfg.export.bearer_token.clone(),
+    };
+    Ok(TraceSink::Remote(RemoteTraces {
+        endpoint: cfg.traces_endpoint.clone(),
+        token,
+        ca_file: cfg.export.ca_file.clone(),
+    }))
 }
 
 /// Channel depth for self-log records; past it records are dropped and counted.
 const SELF_LOG_QUEUE: usize = 4096;
+/// Channel depth for self-trace batches (each up to 512 spans, the SDK's
+/// batch size); past it batches are dropped and counted.
+const SELF_TRACE_QUEUE: usize = 64;
 
 async fn run_collector(format: LogFormat, args: CollectorArgs) -> Result<()> {
     let file = load(&args.config)?;
     let cfg = collector_config(&args, &file);
     let (logs_tx, logs_rx) = mpsc::channel(SELF_LOG_QUEUE);
+    let (traces_tx, traces_rx) = mpsc::channel(SELF_TRACE_QUEUE);
     let traces = TraceExport {
-        endpoint: self_traces_endpoint(&cfg),
+        sink: collector_trace_sink(&cfg, traces_tx)?,
         service_name: "sextant-collector",
         instance: cfg.http_listen.clone(),
     };
@@ -191,7 +229,7 @@ async fn run_collector(format: LogFormat, args: CollectorArgs) -> Result<()> {
     serving(3)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let registry = prometheus::Registry::new();
-    let tasks = collector::start(&cfg, registry, logs_rx, stop_rx).await?;
+    let tasks = collector::start(&cfg, registry, logs_rx, traces_rx, stop_rx).await?;
     serve::wait_for_signal(stop_tx).await;
     join(tasks).await
 }
@@ -212,11 +250,15 @@ async fn run_agent(format: LogFormat, args: AgentArgs) -> Result<()> {
         cfg.traces_endpoint = t;
     }
     let (logs_tx, logs_rx) = mpsc::channel(SELF_LOG_QUEUE);
-    let traces = (!cfg.traces_endpoint.is_empty()).then(|| TraceExport {
-        endpoint: cfg.traces_endpoint.clone(),
-        service_name: "sextant-agent",
-        instance: sextant_agent::host_name(),
-    });
+    let traces = if cfg.traces_endpoint.is_empty() {
+        None
+    } else {
+        Some(TraceExport {
+            sink: agent_trace_sink(&cfg)?,
+            service_name: "sextant-agent",
+            instance: sextant_agent::host_name(),
+        })
+    };
     let _telemetry = telemetry::init(
         format,
         SelfLogs {
@@ -239,14 +281,16 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
     // The local agent ships to the local collector and queues beside its data.
     acfg.export.endpoint = format!("http://{}", ccfg.otlp_http_listen);
     acfg.export.queue_dir = ccfg.data_dir.join("agent-queue");
-    acfg.traces_endpoint = format!("http://{}", ccfg.otlp_grpc_listen);
     if let Some(a) = &args.agent_listen {
         acfg.http_listen = a.clone();
     }
     let (c_tx, c_rx) = mpsc::channel(SELF_LOG_QUEUE);
     let (a_tx, a_rx) = mpsc::channel(SELF_LOG_QUEUE);
+    // One process, one tracer: its spans go straight into its collector,
+    // whatever `self_traces_endpoint` says.
+    let (traces_tx, traces_rx) = mpsc::channel(SELF_TRACE_QUEUE);
     let traces = TraceExport {
-        endpoint: self_traces_endpoint(&ccfg),
+        sink: TraceSink::InProcess(traces_tx),
         service_name: "sextant",
         instance: sextant_agent::host_name(),
     };
@@ -261,9 +305,15 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
     // The collector's three listeners and the agent's.
     serving(4)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut tasks = collector::start(&ccfg, prometheus::Registry::new(), c_rx, stop_rx.clone())
-        .instrument(tracing::info_span!(selflog::COLLECTOR_SPAN))
-        .await?;
+    let mut tasks = collector::start(
+        &ccfg,
+        prometheus::Registry::new(),
+        c_rx,
+        traces_rx,
+        stop_rx.clone(),
+    )
+    .instrument(tracing::info_span!(selflog::COLLECTOR_SPAN))
+    .await?;
     tasks.extend(agent::start(acfg, prometheus::Registry::new(), a_rx, stop_rx).await?);
     tracing::info!(
         query_api = %format!("http://{}", ccfg.http_listen),

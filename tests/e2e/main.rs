@@ -23,4 +23,5 @@ mod outage;
 mod promql_compat;
 mod query_load;
 mod security;
+mod self_traces;
 mod up;

@@ -26,8 +26,13 @@ pub struct CollectorConfig {
     pub retention_bytes: u64,
     /// Input limits every receiver applies.
     pub limits: Limits,
-    /// Where the collector sends its own traces (OTLP/gRPC); empty means its own receiver.
+    /// Where the collector sends its own traces (OTLP/gRPC); empty means
+    /// its own store, in-process, with no network hop.
     pub self_traces_endpoint: String,
+    /// Bearer token for a remote `self_traces_endpoint` (read once at start).
+    pub self_traces_bearer_token_file: Option<PathBuf>,
+    /// CA for an `https://` `self_traces_endpoint`; `None`: the system's roots.
+    pub self_traces_ca_file: Option<PathBuf>,
     /// TLS and bearer-token auth, applied to all three listeners.
     pub security: ListenerSecurity,
     /// PromQL limits.
@@ -45,6 +50,8 @@ impl Default for CollectorConfig {
             retention_bytes: 0,
             limits: Limits::default(),
             self_traces_endpoint: String::new(),
+            self_traces_bearer_token_file: None,
+            self_traces_ca_file: None,
             security: ListenerSecurity::default(),
             query: QueryConfig::default(),
         }
