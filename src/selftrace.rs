@@ -115,10 +115,9 @@ mod tests {
             .build()
             .expect("runtime");
         // A full channel must not make export wait: a second is forever here.
-        let outcome = rt.block_on(tokio::time::timeout(
-            Duration::from_secs(1),
-            e.export(batch),
-        ));
+        let outcome = rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(1), e.export(batch)).await
+        });
         assert!(matches!(outcome, Ok(Ok(()))), "{outcome:?}");
     }
 
