@@ -109,7 +109,11 @@ fn the_collectors_own_spans_are_stored_under_tls_and_a_token() {
         let (status, body) = api.get("/api/v1/labels").expect("labels");
         assert_eq!(status, 200, "{body}");
     }
-    let search = format!("/api/search?tags={}", enc("service.name=sextant-collector"));
+    // By span name too: the newest traces are this test's own searches.
+    let search = format!(
+        "/api/search?limit=100&tags={}",
+        enc("service.name=sextant-collector name=\"GET /api/v1/labels\"")
+    );
     let found = common::eventually(Duration::from_secs(30), "the collector's own spans", || {
         let (status, body) = api.get(&search).ok()?;
         assert_eq!(status, 200, "{body}");
