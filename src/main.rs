@@ -279,7 +279,7 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
     let ccfg = collector_config(&args, &file);
     let mut acfg = file.agent.clone();
     // The local agent ships to the local collector and queues beside its data.
-    acfg.export.endpoint = format!("http://{}", ccfg.otlp_http_listen);
+    local_export(&mut acfg.export, &ccfg.security, &ccfg.otlp_http_listen);
     acfg.export.queue_dir = ccfg.data_dir.join("agent-queue");
     if let Some(a) = &args.agent_listen {
         acfg.http_listen = a.clone();
@@ -316,7 +316,7 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
     .await?;
     tasks.extend(agent::start(acfg, prometheus::Registry::new(), a_rx, stop_rx).await?);
     tracing::info!(
-        query_api = %format!("http://{}", ccfg.http_listen),
+        query_api = %format!("{}://{}", scheme(&ccfg.security), ccfg.http_listen),
         otlp_grpc = %ccfg.otlp_grpc_listen,
         otlp_http = %ccfg.otlp_http_listen,
         data_dir = %ccfg.data_dir.display(),
@@ -324,6 +324,35 @@ async fn run_up(format: LogFormat, args: CollectorArgs) -> Result<()> {
     );
     serve::wait_for_signal(stop_tx).await;
     join(tasks).await
+}
+
+/// `up`'s agent ships to its collector's OTLP/HTTP listener with what that
+/// listener demands, or every export would be refused: `https://` when it
+/// speaks TLS, verified against `agent.export.ca_file` if set, else pinned
+/// to the collector's own certificate file (self-signed or naming another
+/// host, it is still the one this process serves), and the collector's
+/// token unless the agent names one of its own.
+fn local_export(
+    export: &mut sextant_export::ExporterConfig,
+    security: &sextant_config::listener::ListenerSecurity,
+    listen: &str,
+) {
+    export.endpoint = format!("{}://{listen}", scheme(security));
+    if export.ca_file.is_none() {
+        export.pinned_cert_file = security.tls_cert_file.clone();
+    }
+    if export.bearer_token.is_none() && export.bearer_token_file.is_none() {
+        export.bearer_token_file = security.bearer_token_file.clone();
+    }
+}
+
+/// The URL scheme of a listener with `security`.
+fn scheme(security: &sextant_config::listener::ListenerSecurity) -> &'static str {
+    if security.tls_cert_file.is_some() {
+        "https"
+    } else {
+        "http"
+    }
 }
 
 async fn run_adapt(format: LogFormat, args: adapt::AdaptArgs) -> Result<()> {

@@ -6,56 +6,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::common::tls_api::TlsApi;
 use crate::common::{self, Kill, enc};
-
-/// A client that trusts only the test CA and sends the token.
-struct Api {
-    rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    fn new(ca: &std::path::Path, http: &str, token: &str) -> Api {
-        let tls = sextant_tls::Connector::new(&sextant_tls::TlsSettings {
-            ca_file: Some(ca.to_path_buf()),
-            ..Default::default()
-        })
-        .expect("client TLS");
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .use_preconfigured_tls(tokio_rustls::rustls::ClientConfig::clone(&tls.config()))
-            .build()
-            .expect("HTTP client");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        Api {
-            rt,
-            client,
-            base: format!("https://{http}"),
-            token: token.to_string(),
-        }
-    }
-
-    /// GET `path` with the token: the status and body, or why it failed.
-    fn get(&self, path: &str) -> Result<(u16, String), String> {
-        self.rt.block_on(async {
-            let resp = self
-                .client
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(&self.token)
-                .send()
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            let status = resp.status().as_u16();
-            let body = resp.text().await.map_err(|e| format!("{e:#}"))?;
-            Ok((status, body))
-        })
-    }
-}
 
 #[test]
 fn the_collectors_own_spans_are_stored_under_tls_and_a_token() {
@@ -99,7 +51,7 @@ fn the_collectors_own_spans_are_stored_under_tls_and_a_token() {
             .expect("spawn collector"),
     );
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    let api = Api::new(&tls.ca, &http, token);
+    let api = TlsApi::new(&tls.ca, &http, token);
     common::eventually(Duration::from_secs(30), "the TLS API", || {
         matches!(api.get("/readyz"), Ok((200, _))).then_some(())
     });

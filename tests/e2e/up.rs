@@ -8,6 +8,7 @@ use crate::common::Kill;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::tls_api::TlsApi;
 use common::{enc, eventually, free_port, get_json};
 
 #[test]
@@ -106,6 +107,64 @@ fn up_stores_its_own_telemetry_within_30_seconds() {
         dir.path().join("data").is_dir(),
         "up keeps its data under ./data"
     );
+}
+
+/// Under `collector.security` the local agent ships over TLS with the
+/// collector's token: before, it posted plain `http://` without one and
+/// every export was refused, so no agent metric was ever stored.
+#[test]
+fn up_under_security_ships_the_agents_metrics_with_tls_and_the_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let tls = sextant_testing::tls::tls_files(d);
+    let token = "up-security-token";
+    let token_file = d.join("token");
+    std::fs::write(&token_file, format!("{token}\n")).expect("token");
+    let config = d.join("sextant.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "collector:\n  security:\n    tls_cert_file: {}\n    tls_key_file: {}\n    bearer_token_file: {}\n",
+            tls.cert.display(),
+            tls.key.display(),
+            token_file.display(),
+        ),
+    )
+    .expect("config");
+    let http = format!("127.0.0.1:{}", free_port());
+    let log_path = d.join("up.log");
+    let _up = Kill(
+        Command::new(env!("CARGO_BIN_EXE_sextant"))
+            .arg("up")
+            .arg("--config")
+            .arg(&config)
+            .args(["--http-listen", &http])
+            .args(["--otlp-grpc-listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--otlp-http-listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--agent-listen", &format!("127.0.0.1:{}", free_port())])
+            .current_dir(d)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).expect("log"))
+            .spawn()
+            .expect("spawn sextant up"),
+    );
+    let api = TlsApi::new(&tls.ca, &http, token);
+    let q = format!(
+        "/api/v1/query?query={}",
+        enc(r#"system_cpu_load_average_1m{job="sextant-agent"}"#)
+    );
+    eventually(
+        Duration::from_secs(45),
+        "the agent's metrics over TLS",
+        || {
+            let (status, body) = api.get(&q).ok()?;
+            assert_eq!(status, 200, "{body}");
+            let v: serde_json::Value = serde_json::from_str(&body).expect("query JSON");
+            (!v["data"]["result"].as_array()?.is_empty()).then_some(())
+        },
+    );
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(!log.contains("ERROR"), "ERROR lines in up's log:\n{log}");
 }
 
 #[test]

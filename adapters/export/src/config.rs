@@ -54,6 +54,12 @@ pub struct ExporterConfig {
     /// PEM CA certificates trusted for an `https://` endpoint, instead of the
     /// system's roots (for collectors with a private CA or a self-signed cert).
     pub ca_file: Option<PathBuf>,
+    /// Not a config key: set by `sextant up` for its agent, whose collector
+    /// is in the same process. The `https://` endpoint must present exactly
+    /// a certificate in this file (the collector's own), in place of any
+    /// chain check ([`sextant_tls::pinned_client_config`]).
+    #[serde(skip)]
+    pub pinned_cert_file: Option<PathBuf>,
     /// Behaviour when the disk queue is full.
     pub when_full: WhenFull,
 }
@@ -73,6 +79,7 @@ impl Default for ExporterConfig {
             bearer_token: None,
             bearer_token_file: None,
             ca_file: None,
+            pinned_cert_file: None,
             when_full: WhenFull::Block,
         }
     }
@@ -97,6 +104,7 @@ impl fmt::Debug for ExporterConfig {
             )
             .field("bearer_token_file", &self.bearer_token_file)
             .field("ca_file", &self.ca_file)
+            .field("pinned_cert_file", &self.pinned_cert_file)
             .field("when_full", &self.when_full)
             .finish()
     }

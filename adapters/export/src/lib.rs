@@ -266,9 +266,14 @@ async fn request_shutdown<R>(tx: &mpsc::Sender<Command<R>>) -> Option<oneshot::R
 
 /// The `https://` endpoint's TLS: the one client TLS of every outbound
 /// connection ([`sextant_tls::Connector`]), trusting `ca_file` or the
-/// system's roots, neither dangerous switch; reqwest drives the handshake
+/// system's roots, neither dangerous switch (or, for `up`'s agent, exactly
+/// its collector's certificate); reqwest drives the handshake
 /// with its rustls config. Errors name the CA file and why.
 fn tls_client(cfg: &ExporterConfig) -> Result<rustls::ClientConfig, ExportError> {
+    if let Some(file) = &cfg.pinned_cert_file {
+        return sextant_tls::pinned_client_config(file)
+            .map_err(|e| ExportError::Config(e.to_string()));
+    }
     let settings = TlsSettings {
         ca_file: cfg.ca_file.clone(),
         ..TlsSettings::default()

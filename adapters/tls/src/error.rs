@@ -32,6 +32,15 @@ pub enum TlsSetupError {
         /// Why rustls refused it.
         error: rustls::Error,
     },
+    /// The certificate file a pinned client trusts could not be read or
+    /// holds no certificate.
+    #[error("certificate file {}: {error}", path.display())]
+    PinnedFile {
+        /// The file the client pins.
+        path: PathBuf,
+        /// Why it is unusable.
+        error: String,
+    },
     /// No CA file was given and the system has no CA certificates.
     #[error("no system CA certificates found; set ca_file")]
     NoSystemRoots,

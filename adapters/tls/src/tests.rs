@@ -336,3 +336,70 @@ async fn handshake_signatures_are_verified_whatever_the_switches() {
         assert!(h.peer.earliest_not_after.is_some());
     }
 }
+
+/// Connects with `config` to the server on `port` and reads its greeting.
+async fn greeting(config: &Arc<rustls::ClientConfig>, port: u16) -> Result<Vec<u8>, String> {
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let name = server_name("127.0.0.1").expect("server name");
+    let connect = tokio_rustls::TlsConnector::from(Arc::clone(config)).connect(name, tcp);
+    let mut tls = tokio::time::timeout(Duration::from_secs(10), connect)
+        .await
+        .expect("handshake within 10 s")
+        .map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    tls.read_to_end(&mut got).await.map_err(|e| e.to_string())?;
+    Ok(got)
+}
+
+/// `sextant up`'s agent pins its collector's certificate file: a
+/// self-signed CA certificate without the name dialled (which WebPKI refuses
+/// as a server's) is accepted, another certificate is not, and a file
+/// rewritten with a new certificate is followed by the same client.
+#[tokio::test]
+async fn a_pinned_client_trusts_exactly_the_certificates_in_its_file() {
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let (own, other) = (tls_files(a.path()), tls_files_for(b.path(), "IP:127.0.0.1"));
+    // The CA's certificate and key as a server's: self-signed, CA:TRUE,
+    // and no 127.0.0.1 among its names.
+    let self_signed = TlsFiles {
+        ca: own.ca.clone(),
+        cert: own.ca.clone(),
+        key: a.path().join("ca.key"),
+    };
+    let pin = a.path().join("pinned.pem");
+    std::fs::copy(&own.ca, &pin).expect("copy");
+    let config = Arc::new(pinned_client_config(&pin).expect("pinned config"));
+    let mine = serve(server_config(&self_signed)).await;
+    let theirs = serve(server_config(&other)).await;
+
+    assert_eq!(greeting(&config, mine).await.as_deref(), Ok(&b"hello"[..]));
+    let refused = greeting(&config, theirs).await.expect_err("not pinned");
+    assert!(
+        refused.contains("ApplicationVerificationFailure"),
+        "{refused}"
+    );
+    // Rotated: the file now holds the other server's certificate.
+    std::fs::copy(&other.cert, &pin).expect("rotate");
+    assert_eq!(
+        greeting(&config, theirs).await.as_deref(),
+        Ok(&b"hello"[..])
+    );
+
+    let missing = a.path().join("missing.pem");
+    let err = pinned_client_config(&missing)
+        .expect_err("no file")
+        .to_string();
+    assert!(
+        err.starts_with(&format!("certificate file {}: ", missing.display())),
+        "{err}"
+    );
+    let empty = a.path().join("empty.pem");
+    std::fs::write(&empty, "").expect("write");
+    let err = pinned_client_config(&empty).expect_err("empty").to_string();
+    assert!(err.ends_with("no certificates in it"), "{err}");
+}

@@ -24,7 +24,7 @@ use crate::{TlsSettings, TlsSetupError};
 pub(crate) struct ForeignKey;
 
 /// A handshake signature's verdict, a bad one named as [`ForeignKey`].
-fn own_key(
+pub(crate) fn own_key(
     verdict: Result<HandshakeSignatureValid, rustls::Error>,
 ) -> Result<HandshakeSignatureValid, rustls::Error> {
     verdict.map_err(|e| match e {

@@ -3,6 +3,7 @@
 //! run the Python OpenTelemetry SDK installed by `scripts/test.sh`.
 
 pub mod prometheus;
+pub mod tls_api;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
