@@ -29,6 +29,7 @@ use sextant_health::sidecar::SidecarFlags;
 use sextant_health::{Report, report_to_otlp};
 use tokio::sync::watch;
 
+use crate::listener_metrics::ListenerMetrics;
 use crate::security::Security;
 use crate::serve::{self, serve};
 
@@ -200,6 +201,8 @@ pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
     let latest: Arc<RwLock<Option<Report>>> = Arc::default();
     let (stop_tx, stop_rx) = watch::channel(false);
     let registry = prometheus::Registry::new();
+    let listeners =
+        ListenerMetrics::register(&registry).context("cannot register listener metrics")?;
     let router = crate::probes::router(Arc::clone(&cache))
         .merge(metrics_router(Arc::clone(&latest), registry));
     let security = Security::load(&cfg.security).context("adapt.security")?;
@@ -209,6 +212,7 @@ pub async fn run(args: AdaptArgs, file: AdaptConfig) -> Result<()> {
         router,
         &security,
         ConnectionLimits::default(),
+        &listeners,
         stop_rx.clone(),
     )
     .await?;

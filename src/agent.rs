@@ -9,6 +9,7 @@ use sextant_export::Exporter;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::listener_metrics::ListenerMetrics;
 use crate::security::Security;
 use crate::serve::{self, serve};
 
@@ -32,6 +33,7 @@ pub async fn start(
         serve::self_router(registry.clone()),
         &security,
         ConnectionLimits::default(),
+        &ListenerMetrics::register(&registry).context("cannot register listener metrics")?,
         shutdown.clone(),
     )
     .await?;

@@ -14,6 +14,7 @@ use sextant_store::{Store, StoreConfig};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::listener_metrics::ListenerMetrics;
 use crate::security::Security;
 use crate::serve::{self, serve};
 
@@ -57,6 +58,8 @@ pub async fn start(
     let security = Security::load(&cfg.security).context("collector.security")?;
     // The collector's API plus the process's own /metrics, /livez, /readyz.
     let api = collector.app().merge(serve::self_router(registry.clone()));
+    let listeners =
+        ListenerMetrics::register(&registry).context("cannot register listener metrics")?;
     let mut tasks = vec![
         serve(
             "otlp-grpc",
@@ -64,6 +67,7 @@ pub async fn start(
             collector.otlp_grpc_routes().into_axum_router(),
             &security,
             cfg.limits.connections(),
+            &listeners,
             shutdown.clone(),
         )
         .await?,
@@ -73,6 +77,7 @@ pub async fn start(
             collector.otlp_http_router(),
             &security,
             cfg.limits.connections(),
+            &listeners,
             shutdown.clone(),
         )
         .await?,
@@ -82,6 +87,7 @@ pub async fn start(
             api,
             &security,
             cfg.limits.connections(),
+            &listeners,
             shutdown.clone(),
         )
         .await?,

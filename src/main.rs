@@ -9,6 +9,7 @@ mod collector;
 mod config;
 mod conns;
 mod fdlimit;
+mod listener_metrics;
 mod malloc;
 mod probes;
 mod query;

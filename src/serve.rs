@@ -34,6 +34,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::body_deadline;
 use crate::conns::{Admission, Close, Conn, Registry, Tracked};
 use crate::fdlimit;
+use crate::listener_metrics::{Counters, ListenerMetrics, Open};
 use crate::security::Security;
 
 /// A client that connects but never finishes the handshake is dropped after this.
@@ -49,14 +50,15 @@ const NOTICE_EVERY: Duration = Duration::from_secs(60);
 
 /// Binds `addr` now (so a busy port fails at startup) and serves `router`
 /// (HTTP/1.1 and HTTP/2, so gRPC routes work too; TLS and the bearer token
-/// when `security` asks for them; `limits` on every connection) until
-/// shutdown.
+/// when `security` asks for them; `limits` on every connection, counted in
+/// `metrics`) until shutdown.
 pub async fn serve(
     name: &'static str,
     addr: &str,
     router: Router,
     security: &Security,
     limits: ConnectionLimits,
+    metrics: &ListenerMetrics,
     shutdown: watch::Receiver<bool>,
 ) -> Result<JoinHandle<Result<()>>> {
     let listener = TcpListener::bind(addr)
@@ -81,6 +83,7 @@ pub async fn serve(
         max_connections,
         builder: Arc::new(builder(&limits)),
         registry: Registry::new(max_connections),
+        counters: metrics.listener(name),
     };
     Ok(tokio::spawn(server.run(listener, shutdown)))
 }
@@ -106,6 +109,7 @@ struct Server {
     max_connections: usize,
     builder: Arc<Builder<TokioExecutor>>,
     registry: Arc<Registry>,
+    counters: Counters,
 }
 
 /// What a listener had to do since it last said so: under attack these
@@ -170,6 +174,7 @@ impl Server {
                 accepted = listener.accept() => match accepted {
                     Ok(conn) => conn,
                     Err(e) => {
+                        server.counters.accept_errors.inc();
                         if out_of_descriptors(&e) {
                             server.registry.evict_one();
                         }
@@ -182,7 +187,9 @@ impl Server {
             };
             let conn = match server.registry.admit(Instant::now()) {
                 Admission::Admitted { conn, evicted } => {
+                    server.counters.accepted.inc();
                     if evicted {
+                        server.counters.evicted.inc();
                         notice.evicted += 1;
                         notice.at_cap(server.name, server.max_connections);
                         // Let the evicted connection's task close its socket
@@ -192,13 +199,19 @@ impl Server {
                     conn
                 }
                 Admission::Full => {
+                    server.counters.refused.inc();
                     notice.refused += 1;
                     notice.at_cap(server.name, server.max_connections);
                     drop(tcp);
                     continue;
                 }
             };
-            tasks.spawn(Arc::clone(&server).connection(tcp, peer, conn, shutdown.clone()));
+            let open = Open::new(&server.counters.open);
+            let served = Arc::clone(&server).connection(tcp, peer, conn, shutdown.clone());
+            tasks.spawn(async move {
+                let _open = open;
+                served.await
+            });
         }
         sweeper.abort();
         drop(listener);

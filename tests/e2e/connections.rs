@@ -97,8 +97,31 @@ fn slow_connections_leave_a_normal_client_served_within_a_second() {
         let got = get_within(&url, None, Duration::from_secs(1));
         answers.push((path, got, start.elapsed()));
     }
+    // The cap's work shows in the self-metrics, not only in the log.
+    let metrics = ureq::get(&format!("http://{}/metrics", c.http))
+        .call()
+        .expect("/metrics")
+        .into_body()
+        .read_to_string()
+        .expect("/metrics text");
     stop.store(true, Ordering::Relaxed);
     let _ = trickle.join();
+    let sample = |name: &str| -> f64 {
+        let key = format!("{name}{{listener=\"http\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&key)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in /metrics:\n{metrics}"))
+    };
+    let evicted = sample("sextant_listener_connections_evicted_total");
+    let accepted = sample("sextant_listener_connections_accepted_total");
+    let open = sample("sextant_listener_connections_open");
+    assert!(evicted >= 1.0, "no eviction counted:\n{metrics}");
+    assert!(accepted >= SLOW_CONNECTIONS as f64, "{accepted} accepted");
+    assert!(
+        (200.0..=512.0).contains(&open),
+        "{open} connections open at a cap of 512"
+    );
     let log = log_text(&c.log_path());
     for (path, got, took) in &answers {
         assert_eq!(
