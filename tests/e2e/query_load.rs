@@ -105,6 +105,13 @@ fn heavy_queries_leave_probes_and_ingest_responsive() {
     // probes waited tens of seconds).
     let mut sorted = livez.clone();
     sorted.sort();
+    eprintln!(
+        "/livez p50 {:?}, p90 {:?}, max {:?}; OTLP posts {:?}",
+        sorted.get(sorted.len() / 2),
+        sorted.get(sorted.len() * 9 / 10),
+        sorted.last(),
+        posts
+    );
     let p90 = sorted
         .get(sorted.len() * 9 / 10)
         .copied()

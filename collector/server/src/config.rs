@@ -118,6 +118,10 @@ pub struct Limits {
     pub max_series: u64,
     /// Most series one source (the `job` label) may hold.
     pub max_series_per_source: u64,
+    /// Most log streams the store may hold; lines of new ones past it are refused.
+    pub max_log_streams: u64,
+    /// Most log streams one source (the `service_name` label) may hold.
+    pub max_log_streams_per_source: u64,
 
     // Bounded decode and in-flight memory: counted by the pre-scan before
     // anything is decoded (413 beyond), and one budget for all receivers.
@@ -177,6 +181,8 @@ impl Default for Limits {
             creation_grace_period: Duration::from_secs(10 * 60),
             max_series: 1_000_000,
             max_series_per_source: 100_000,
+            max_log_streams: 100_000,
+            max_log_streams_per_source: 10_000,
 
             max_resources_per_request: 10_000,
             max_points_per_request: 1_000_000,

@@ -80,7 +80,7 @@ impl CollectorMetrics {
         let series_refused = IntCounterVec::new(
             Opts::new(
                 "sextant_collector_series_refused_total",
-                "New series refused past max_series or max_series_per_source, by source (job) and limit.",
+                "New series (log streams) refused past max_series or max_series_per_source (max_log_streams or max_log_streams_per_source), by source (job; service_name for streams) and limit.",
             ),
             &["source", "limit"],
         )?;

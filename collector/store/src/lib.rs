@@ -80,7 +80,7 @@ pub mod limits {
     };
 }
 
-pub use cardinality::{SOURCE_LABEL, SeriesLimit, SeriesLimits};
+pub use cardinality::{SOURCE_LABEL, STREAM_SOURCE_LABEL, SeriesLimit, SeriesLimits, StreamLimits};
 pub use config::StoreConfig;
 pub use error::StoreError;
 pub use report::{AppendReport, ItemsReport, MaintainReport, Refusal, Refused, StoreStats};

@@ -2,9 +2,11 @@
 //! keeps its entries sorted by time so range queries are binary searches and
 //! retention drops a prefix.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use crate::cardinality::{Admission, STREAM_SOURCE_LABEL, SourceCounts, StreamLimits};
 use crate::index::LabelIndex;
+use crate::report::{ItemsReport, Refusal, Refused};
 use crate::series::labels_bytes;
 use sextant_model::{Labels, LogEntry, Matcher};
 
@@ -36,16 +38,75 @@ pub struct Stream {
 }
 
 /// All log streams.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LogStore {
     streams: HashMap<u64, Stream>,
     by_labels: HashMap<Labels, u64>,
     index: LabelIndex,
     next_id: u64,
     entries: u64,
+    /// Streams per `service_name`, for [`StreamLimits`].
+    sources: SourceCounts,
+}
+
+impl Default for LogStore {
+    fn default() -> Self {
+        LogStore {
+            streams: HashMap::new(),
+            by_labels: HashMap::new(),
+            index: LabelIndex::default(),
+            next_id: 0,
+            entries: 0,
+            sources: SourceCounts::by(STREAM_SOURCE_LABEL),
+        }
+    }
 }
 
 impl LogStore {
+    /// Which of `entries` (each with its index in the append's batch) are
+    /// lines of new streams that `limits` refuse; each refusal goes into
+    /// `report` under that index, and its count out of `report.appended`.
+    /// Lines of existing streams always pass. Changes nothing: the WAL is
+    /// written first.
+    pub fn refuse_new_streams<'e>(
+        &self,
+        entries: impl Iterator<Item = (usize, &'e LogEntry)>,
+        limits: StreamLimits,
+        report: &mut ItemsReport,
+    ) -> HashSet<usize> {
+        let mut refused = HashSet::new();
+        if limits == StreamLimits::UNLIMITED {
+            return refused;
+        }
+        let mut admission = Admission::streams(&self.sources, limits);
+        // Each new stream is decided once per append, by its first line.
+        let mut decided: HashMap<&Labels, Option<Refusal>> = HashMap::new();
+        for (index, e) in entries {
+            if self.by_labels.contains_key(&e.stream) {
+                continue;
+            }
+            let verdict = decided.entry(&e.stream).or_insert_with(|| {
+                admission
+                    .admit(&e.stream)
+                    .err()
+                    .map(|limit| Refusal::SeriesLimit {
+                        limit,
+                        source: self.sources.source(&e.stream).to_string(),
+                        max: admission.max(limit),
+                    })
+            });
+            if let Some(reason) = verdict {
+                refused.insert(index);
+                report.refused.push(Refused {
+                    index,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        report.appended -= refused.len() as u64;
+        refused
+    }
+
     /// Adds entries; out-of-order lines are inserted in place (Loki accepts them).
     pub fn append(&mut self, entries: &[LogEntry]) {
         for e in entries {
@@ -68,6 +129,7 @@ impl LogStore {
                 let id = self.next_id;
                 self.next_id += 1;
                 self.index.add(id, stream);
+                self.sources.add(stream);
                 self.by_labels.insert(stream.clone(), id);
                 self.streams.insert(
                     id,
@@ -178,6 +240,7 @@ impl LogStore {
         for id in emptied {
             if let Some(s) = self.streams.remove(&id) {
                 self.index.remove(id, &s.labels);
+                self.sources.remove(&s.labels);
                 self.by_labels.remove(&s.labels);
                 bytes += labels_bytes(&s.labels);
             }

@@ -35,12 +35,12 @@ pub struct Refused {
 pub enum Refusal {
     /// It breaks an input limit of [`crate::limits`] (the words say which).
     Invalid(String),
-    /// It would be a new series past a cardinality limit (existing series
-    /// still take samples).
+    /// It would be a new series (or log stream) past a cardinality limit
+    /// (existing ones still take samples and lines).
     SeriesLimit {
         /// Which limit.
         limit: SeriesLimit,
-        /// The series' source (`job` value, `""` for none).
+        /// The series' source (`job` value; a stream's `service_name`; `""` for none).
         source: String,
         /// The limit's value.
         max: u64,
@@ -66,6 +66,22 @@ impl std::fmt::Display for Refusal {
             } => write!(
                 f,
                 "new series refused: job {source:?} holds max_series_per_source={max} series"
+            ),
+            Refusal::SeriesLimit {
+                limit: SeriesLimit::Streams,
+                max,
+                ..
+            } => write!(
+                f,
+                "new log stream refused: the store holds max_log_streams={max} streams"
+            ),
+            Refusal::SeriesLimit {
+                limit: SeriesLimit::StreamsPerSource,
+                source,
+                max,
+            } => write!(
+                f,
+                "new log stream refused: service_name {source:?} holds max_log_streams_per_source={max} streams"
             ),
         }
     }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::cardinality::{Admission, SeriesLimit, SeriesLimits, SourceCounts, source_of};
+use crate::cardinality::{Admission, SeriesLimits, SourceCounts, source_of};
 use crate::chunk::Chunk;
 use crate::config::check_labels;
 use crate::index::LabelIndex;
@@ -140,10 +140,7 @@ impl Head {
                 Some(&r) => r,
                 None => {
                     if let Err(limit) = admission.admit(&ss.labels) {
-                        let max = match limit {
-                            SeriesLimit::Global => limits.max_series,
-                            SeriesLimit::PerSource => limits.max_series_per_source,
-                        };
+                        let max = admission.max(limit);
                         plan.report.refused.push(Refused {
                             index,
                             reason: Refusal::SeriesLimit {

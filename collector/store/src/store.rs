@@ -4,13 +4,13 @@
 //! write happens under the data lock so WAL order equals memory order, and
 //! the fsync happens after both are released (group commit in [`Wal::sync`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::cardinality::SeriesLimits;
+use crate::cardinality::{SeriesLimits, StreamLimits};
 use crate::checkpoint::{self, Covered};
 use crate::config::{StoreConfig, check_log, check_span};
 use crate::error::StoreError;
@@ -177,12 +177,47 @@ impl Store {
     /// [`Store::append_samples`]); an entry breaking an input limit is
     /// refused and named in the report, the rest stored.
     pub fn append_logs(&self, entries: &[LogEntry]) -> Result<ItemsReport, StoreError> {
-        let (ok, report) = admit(entries, check_log);
+        self.append_logs_within(entries, StreamLimits::UNLIMITED)
+    }
+
+    /// [`Store::append_logs`], refusing lines of new streams past `limits`
+    /// (existing streams keep taking lines), as
+    /// [`Store::append_samples_within`] refuses new series.
+    pub fn append_logs_within(
+        &self,
+        entries: &[LogEntry],
+        limits: StreamLimits,
+    ) -> Result<ItemsReport, StoreError> {
+        let (ok, mut report) = admit(entries, check_log);
+        if ok.is_empty() {
+            return Ok(report);
+        }
+        // Held from admission to apply, so concurrent appends cannot both
+        // take the last place under a cap.
+        let mut logs = write(&self.logs);
+        let invalid: HashSet<usize> = report.refused.iter().map(|r| r.index).collect();
+        let valid = || {
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !invalid.contains(i))
+        };
+        let limited = logs.refuse_new_streams(valid(), limits, &mut report);
+        let ok = if limited.is_empty() {
+            ok
+        } else {
+            report.refused.sort_by_key(|r| r.index);
+            std::borrow::Cow::Owned(
+                valid()
+                    .filter(|(i, _)| !limited.contains(i))
+                    .map(|(_, e)| e.clone())
+                    .collect(),
+            )
+        };
         if ok.is_empty() {
             return Ok(report);
         }
         let buf = record::encode_logs(&ok, Vec::new());
-        let mut logs = write(&self.logs);
         let seq = self.wal.write(&buf)?;
         logs.append(&ok);
         drop(logs);

@@ -238,6 +238,85 @@ fn series_limits_refuse_new_series_only() -> R {
     Ok(())
 }
 
+fn svc_log(t: i64, service: &str, i: usize) -> LogEntry {
+    LogEntry {
+        t_ns: t,
+        stream: l(&[("service_name", service), ("i", &i.to_string())]),
+        line: format!("line {i}"),
+        metadata: Labels::default(),
+    }
+}
+
+#[test]
+fn stream_limits_refuse_lines_of_new_streams_only_and_survive_restart() -> R {
+    let dir = tempfile::tempdir()?;
+    let limits = StreamLimits {
+        max_streams: 3,
+        max_streams_per_source: 2,
+    };
+    let refusal = |index, limit, source: &str, max| Refused {
+        index,
+        reason: Refusal::SeriesLimit {
+            limit,
+            source: source.into(),
+            max,
+        },
+    };
+    {
+        let s = Store::open(dir.path(), StoreConfig::default())?;
+        // Two lines of a new stream are decided together; an invalid line
+        // (index 1) keeps its own reason and does not shift the indices.
+        let mut bad = svc_log(5, "a", 9);
+        bad.line = String::new();
+        bad.stream = l(&[("", "x")]);
+        let batch = [
+            svc_log(1, "a", 0),
+            bad,
+            svc_log(2, "a", 1),
+            svc_log(3, "a", 2),
+            svc_log(4, "a", 2),
+        ];
+        let r = s.append_logs_within(&batch, limits)?;
+        assert_eq!(r.appended, 2);
+        assert!(matches!(
+            r.refused[0],
+            Refused {
+                index: 1,
+                reason: Refusal::Invalid(_)
+            }
+        ));
+        assert_eq!(
+            r.refused[1..],
+            [
+                refusal(3, SeriesLimit::StreamsPerSource, "a", 2),
+                refusal(4, SeriesLimit::StreamsPerSource, "a", 2)
+            ]
+        );
+        assert_eq!(
+            r.refused[1].reason.to_string(),
+            r#"new log stream refused: service_name "a" holds max_log_streams_per_source=2 streams"#
+        );
+        let r = s.append_logs_within(&[svc_log(5, "b", 0), svc_log(6, "b", 1)], limits)?;
+        assert_eq!(r.refused, [refusal(1, SeriesLimit::Streams, "b", 3)]);
+    }
+    // Reopened from the WAL: still full, yet every existing stream takes lines.
+    let s = Store::open(dir.path(), StoreConfig::default())?;
+    let r = s.append_logs_within(&[svc_log(7, "c", 0)], limits)?;
+    assert_eq!(r.refused, [refusal(0, SeriesLimit::Streams, "c", 3)]);
+    let again = [svc_log(8, "a", 0), svc_log(9, "a", 1), svc_log(10, "b", 0)];
+    let r = s.append_logs_within(&again, limits)?;
+    assert_eq!((r.appended, r.refused.len()), (3, 0));
+    let stored = s.logs(
+        &[m("service_name", MatchOp::Re, ".+")?],
+        i64::MIN,
+        i64::MAX,
+        usize::MAX,
+        false,
+    );
+    assert_eq!(stored.len(), 6);
+    Ok(())
+}
+
 #[test]
 fn series_counts_survive_restart_and_free_with_retention() -> R {
     let dir = tempfile::tempdir()?;

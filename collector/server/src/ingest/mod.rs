@@ -34,7 +34,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use sextant_model::Series;
 use sextant_otlp::{Signal as OtlpSignal, SignalRequest};
 use sextant_prometheus as promconv;
-use sextant_store::{Refusal, SeriesLimits, Store, StoreError};
+use sextant_store::{Refusal, SeriesLimits, Store, StoreError, StreamLimits};
 
 use crate::api::error::ApiError;
 use crate::config::Limits;
@@ -69,6 +69,8 @@ pub struct Policy {
     pub rules: Rules,
     /// `max_series` and `max_series_per_source`.
     pub series: SeriesLimits,
+    /// `max_log_streams` and `max_log_streams_per_source`.
+    pub streams: StreamLimits,
 }
 
 impl Policy {
@@ -79,6 +81,10 @@ impl Policy {
             series: SeriesLimits {
                 max_series: limits.max_series,
                 max_series_per_source: limits.max_series_per_source,
+            },
+            streams: StreamLimits {
+                max_streams: limits.max_log_streams,
+                max_streams_per_source: limits.max_log_streams_per_source,
             },
         }
     }
@@ -274,12 +280,23 @@ pub async fn logs(
         }
     });
     let store = Arc::clone(store);
-    let (report, entries) =
-        tokio::task::spawn_blocking(move || store.append_logs(&entries).map(|r| (r, entries)))
-            .await??;
+    let limits = policy.streams;
+    let (report, entries) = tokio::task::spawn_blocking(move || {
+        store
+            .append_logs_within(&entries, limits)
+            .map(|r| (r, entries))
+    })
+    .await??;
     for r in &report.refused {
-        if let Some(e) = entries.get(r.index) {
-            refusals.invalid(1, &format!("log stream {}", describe(&e.stream)), &r.reason);
+        let Some(e) = entries.get(r.index) else {
+            continue;
+        };
+        let what = format!("log stream {}", describe(&e.stream));
+        match &r.reason {
+            Refusal::SeriesLimit { limit, source, .. } => {
+                refusals.limited(1, &what, source, *limit, &r.reason)
+            }
+            _ => refusals.invalid(1, &what, &r.reason),
         }
     }
     Ok(Accepted {

@@ -338,3 +338,73 @@ async fn past_max_series_new_series_get_429_and_existing_ones_keep_ingesting() {
         (1, 1, 1)
     );
 }
+
+#[tokio::test]
+async fn past_max_log_streams_new_streams_get_429_and_existing_ones_keep_ingesting() {
+    let (c, _dir) = collector_with(Limits {
+        max_log_streams: 2,
+        max_log_streams_per_source: 1,
+        ..Limits::default()
+    });
+    let now = now_ms();
+    let r = Receiver(c.clone());
+    let export = |req| <ExportLogsServiceRequest as GrpcSignal>::export(r.clone(), req);
+    export(log_request("a", now))
+        .await
+        .expect("first stream of a");
+    // a is at its per-source cap; b's stream fits.
+    let mut req = log_request("a", now + 1);
+    let mut second_a = log_request("a", now + 1);
+    second_a.resource_logs[0]
+        .resource
+        .as_mut()
+        .expect("resource")
+        .attributes
+        .push(sextant_otlp::string_kv("service.namespace", "other"));
+    req.resource_logs.extend(second_a.resource_logs);
+    req.resource_logs
+        .extend(log_request("b", now).resource_logs);
+    let status = export(req).await.expect_err("refused");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    let msg = status.message();
+    assert!(
+        msg.contains(
+            r#"new log stream refused: service_name "a" holds max_log_streams_per_source=1 streams"#
+        ),
+        "{msg}"
+    );
+    assert!(msg.ends_with("; stored 2 log records"), "{msg}");
+    // The store is full: a new service is refused, existing streams flow.
+    let status = export(log_request("c", now)).await.expect_err("full");
+    assert!(status.message().contains("max_log_streams=2"), "{status:?}");
+    export(log_request("a", now + 2)).await.expect("existing a");
+    export(log_request("b", now + 2)).await.expect("existing b");
+    let q = qs(&[
+        ("query", "{service_name=~\".+\"}"),
+        ("start", &((now - 60_000) * 1_000_000).to_string()),
+        ("end", &((now + 60_000) * 1_000_000).to_string()),
+    ]);
+    let v = get(&c.app(), &format!("/loki/api/v1/query_range?{q}"))
+        .await
+        .json();
+    let lines: usize = v["data"]["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["values"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(lines, 5, "{v}");
+    let refused = |source: &str, limit: &str| {
+        c.metrics
+            .series_refused
+            .with_label_values(&[source, limit])
+            .get()
+    };
+    assert_eq!(
+        (
+            refused("a", "max_log_streams_per_source"),
+            refused("c", "max_log_streams")
+        ),
+        (1, 1)
+    );
+}
