@@ -19,7 +19,7 @@ const SAMPLES: i64 = 5_760;
 const QUERIES: usize = 40;
 
 #[test]
-#[ignore = "issue 17 finding 5 is not met yet: p90 is under 100 ms but single probes still wait up to 1.4 s; run with --ignored"]
+#[ignore = "issue 17 finding 5 is not met yet: probes from another process answer in 0.5-5 ms, but a cluster of them mid-run waits 80-300 ms (niceness, SCHED_IDLE, malloc arenas and framed bodies did not remove it); run with --ignored"]
 fn heavy_queries_leave_probes_and_ingest_responsive() {
     let dir = tempfile::tempdir().expect("temp dir");
     let c = Collector::start_release(&dir.path().join("data"), "", &[]);
