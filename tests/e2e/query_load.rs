@@ -19,7 +19,7 @@ const SAMPLES: i64 = 5_760;
 const QUERIES: usize = 40;
 
 #[test]
-#[ignore = "issue 17 finding 5 is not met yet: probes from another process answer in 0.5-5 ms, but a cluster of them mid-run waits 80-300 ms (niceness, SCHED_IDLE, malloc arenas and framed bodies did not remove it); run with --ignored"]
+#[ignore = "issue 17 finding 5 is not met yet: under glibc malloc single probes wait 160-350 ms on arena locks held by the niced query threads (perf: __lll_lock_wait_private in _int_free on the async workers); with mimalloc every probe is within 31 ms, see the issue note; run with --ignored"]
 fn heavy_queries_leave_probes_and_ingest_responsive() {
     let dir = tempfile::tempdir().expect("temp dir");
     let c = Collector::start_release(&dir.path().join("data"), "", &[]);
@@ -48,13 +48,14 @@ fn heavy_queries_leave_probes_and_ingest_responsive() {
                     .call()
                     .expect("query answered");
                 let status = resp.status().as_u16();
-                let len = resp
-                    .into_body()
-                    .with_config()
-                    .limit(1 << 30)
-                    .read_to_vec()
-                    .expect("query body")
-                    .len();
+                // Counted, not kept: 35 MB buffers grown by realloc would make
+                // this process's probe thread wait on malloc locks held by
+                // these low-priority threads, and time the test, not the collector.
+                let len = std::io::copy(
+                    &mut resp.into_body().with_config().limit(1 << 30).reader(),
+                    &mut std::io::sink(),
+                )
+                .expect("query body") as usize;
                 running.fetch_sub(1, Ordering::SeqCst);
                 (status, len)
             })
