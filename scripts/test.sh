@@ -56,3 +56,5 @@ export SEXTANT_TEST_PYTHON="$PWD/$venv/bin/python"
 cargo build --workspace --all-targets --quiet
 cargo build --release --bin sextant --quiet
 cargo test --workspace --no-fail-fast -- --test-threads=2
+# Latency under load, alone so no other test's servers share the cores.
+cargo test --test e2e query_load -- --ignored --exact query_load::heavy_queries_leave_probes_and_ingest_responsive

@@ -4,16 +4,17 @@
 
 mod adapt;
 mod agent;
+mod allocator;
 mod body_deadline;
 mod collector;
 mod config;
 mod conns;
 mod fdlimit;
 mod listener_metrics;
-mod malloc;
 mod probes;
 mod query;
 mod reload;
+mod rules;
 mod security;
 mod selflog;
 mod selftrace;
@@ -56,6 +57,8 @@ enum Command {
     Adapt(adapt::AdaptArgs),
     /// Run a PromQL query against a collector and print the result.
     Query(query::QueryArgs),
+    /// Check rule files (`rules check`), as promtool does.
+    Rules(rules::RulesArgs),
     /// Validate a config file; errors point at the bad key with line and column.
     Check {
         /// The YAML file to check.
@@ -105,8 +108,12 @@ struct AgentArgs {
 }
 
 fn main() -> std::process::ExitCode {
-    malloc::cap_arenas();
+    allocator::purge_promptly();
     let cli = Cli::parse();
+    // Its own exit codes (promtool's), and no runtime to start.
+    if let Command::Rules(args) = cli.command {
+        return rules::run(args);
+    }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -133,7 +140,7 @@ fn run(cli: Cli) -> Result<()> {
             Command::Up(args) => run_up(cli.log_format, args).await,
             Command::Query(args) => query::run(args).await,
             Command::Adapt(args) => run_adapt(cli.log_format, args).await,
-            Command::Check { .. } => Ok(()),
+            Command::Check { .. } | Command::Rules(_) => Ok(()),
         }
     })
 }

@@ -142,6 +142,19 @@ fn the_crate_graph_keeps_the_architecture_rules() {
     // The store and the PromQL engine stand side by side on the model.
     assert_eq!(g.ours("sextant-store"), set(&["sextant-model"]));
     assert_eq!(g.ours("sextant-promql"), set(&["sextant-model"]));
+    // The rule engine reads rules and evaluates PromQL; it knows no HTTP.
+    for dep in g.ours("sextant-rules") {
+        assert!(
+            ["sextant-promql", "sextant-config", "sextant-model"].contains(&dep.as_str()),
+            "sextant-rules depends on {dep}"
+        );
+    }
+    for banned in ["axum", "hyper", "reqwest", "tonic"] {
+        assert!(
+            !g.closure("sextant-rules").contains(banned),
+            "sextant-rules pulls in {banned}"
+        );
+    }
     // Adapters build only on the model and on each other.
     for krate in &adapters {
         for dep in g.ours(krate) {
@@ -152,7 +165,12 @@ fn the_crate_graph_keeps_the_architecture_rules() {
         }
     }
     // The agent never imports the collector, nor the collector the agent.
-    let collector_side = set(&["sextant-collector", "sextant-store", "sextant-promql"]);
+    let collector_side = set(&[
+        "sextant-collector",
+        "sextant-store",
+        "sextant-promql",
+        "sextant-rules",
+    ]);
     let agent_deps = g.closure("sextant-agent");
     assert!(
         agent_deps.is_disjoint(&collector_side),

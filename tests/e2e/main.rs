@@ -22,6 +22,7 @@ mod otel_sdk;
 mod outage;
 mod promql_compat;
 mod query_load;
+mod rules_check;
 mod security;
 mod self_traces;
 mod up;

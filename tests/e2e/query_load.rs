@@ -3,7 +3,9 @@
 //! binary while `/livez` and an OTLP post are timed. Before the change the
 //! answers were encoded on the async workers and every select held the
 //! store's lock while it decoded, so probes waited seconds and posts timed
-//! out behind the queries.
+//! out behind the queries; after that, under glibc's malloc, a probe still
+//! waited up to 350 ms on an arena lock a query thread held (the binary now
+//! uses mimalloc, see src/main.rs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +21,7 @@ const SAMPLES: i64 = 5_760;
 const QUERIES: usize = 40;
 
 #[test]
-#[ignore = "issue 17 finding 5 is not met yet: under glibc malloc single probes wait 160-350 ms on arena locks held by the niced query threads (perf: __lll_lock_wait_private in _int_free on the async workers); with mimalloc every probe is within 31 ms, see the issue note; run with --ignored"]
+#[ignore = "a latency bound: scripts/test.sh runs it alone after the suite, so no other test's servers share the two cores; run with --ignored"]
 fn heavy_queries_leave_probes_and_ingest_responsive() {
     let dir = tempfile::tempdir().expect("temp dir");
     let c = Collector::start_release(&dir.path().join("data"), "", &[]);
@@ -99,11 +101,7 @@ fn heavy_queries_leave_probes_and_ingest_responsive() {
         livez.len(),
         crate::common::peak_rss_kib(c.child.id()) / 1024
     );
-    // The issue's bound is every probe within 100 ms. On a 2-core CI machine
-    // the other test thread's servers take cores too, and a probe now and
-    // then waits a scheduler slice behind them: the bound holds for nine
-    // probes in ten, and no probe may wait a second (before the change
-    // probes waited tens of seconds).
+    // The issue's bound: every probe within 100 ms, every post within 1 s.
     let mut sorted = livez.clone();
     sorted.sort();
     eprintln!(
@@ -113,18 +111,10 @@ fn heavy_queries_leave_probes_and_ingest_responsive() {
         sorted.last(),
         posts
     );
-    let p90 = sorted
-        .get(sorted.len() * 9 / 10)
-        .copied()
-        .unwrap_or_default();
-    assert!(
-        p90 < Duration::from_millis(100),
-        "/livez p90 {p90:?} while queries ran (all: {livez:?})"
-    );
     let worst_livez = livez.iter().max().copied().unwrap_or_default();
     let worst_post = posts.iter().max().copied().unwrap_or_default();
     assert!(
-        worst_livez < Duration::from_secs(1),
+        worst_livez < Duration::from_millis(100),
         "/livez took {worst_livez:?} while queries ran (all: {livez:?})"
     );
     assert!(

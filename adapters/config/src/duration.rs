@@ -3,29 +3,65 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-/// Parses `<number><unit>` with units ms, s, m, h, d, w, y (Prometheus's set).
+/// Parses Prometheus's duration grammar (`model.ParseDuration`): `0`, or
+/// `<number><unit>` terms with units y, w, d, h, m, s, ms, each at most once
+/// and largest first (`1h30m`, `90s`, `500ms`), so rule files and configs
+/// copied from Prometheus read the same here.
 pub fn parse(text: &str) -> Result<Duration, String> {
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("ms", 1),
+        ("m", 60_000),
+        ("s", 1_000),
+    ];
+    // Prometheus's order of terms, which differs from UNITS' matching order
+    // (`ms` must be tried before `m`).
+    const RANK: [&str; 7] = ["y", "w", "d", "h", "m", "s", "ms"];
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("duration {text:?} has no unit (use ms, s, m, h, d, w or y)"))?;
-    let (num, unit) = text.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("duration {text:?} must start with a whole number"))?;
-    let ms_per = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        "y" => 365 * 86_400_000,
-        _ => return Err(format!("duration {text:?} has unknown unit {unit:?}")),
-    };
-    n.checked_mul(ms_per)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("duration {text:?} is too long"))
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return Err("empty duration (use ms, s, m, h, d, w or y, e.g. 5m)".into());
+    }
+    let mut rest = text;
+    let mut total: u64 = 0;
+    let mut last_rank: Option<usize> = None;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| format!("duration {text:?} has no unit (use ms, s, m, h, d, w or y)"))?;
+        if digits == 0 {
+            return Err(format!("duration {text:?} must start with a whole number"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("duration {text:?} is too long"))?;
+        rest = &rest[digits..];
+        let (unit, ms_per) = UNITS
+            .iter()
+            .find(|(u, _)| rest.starts_with(u))
+            .ok_or_else(|| {
+                let unit: String = rest.chars().take_while(|c| !c.is_ascii_digit()).collect();
+                format!("duration {text:?} has unknown unit {unit:?}")
+            })?;
+        rest = &rest[unit.len()..];
+        let rank = RANK.iter().position(|r| r == unit).unwrap_or(0);
+        if last_rank.is_some_and(|last| rank <= last) {
+            return Err(format!(
+                "duration {text:?} must give each unit once, largest first (e.g. 1h30m)"
+            ));
+        }
+        last_rank = Some(rank);
+        total = n
+            .checked_mul(*ms_per)
+            .and_then(|ms| total.checked_add(ms))
+            .ok_or_else(|| format!("duration {text:?} is too long"))?;
+    }
+    Ok(Duration::from_millis(total))
 }
 
 /// Serde adapter for `#[serde(with = "duration")]`.
@@ -59,10 +95,21 @@ mod tests {
             ("2h", Some(7_200_000)),
             ("15d", Some(15 * 86_400_000)),
             ("1w", Some(604_800_000)),
+            ("0", Some(0)),
+            ("1h30m", Some(5_400_000)),
+            ("1m500ms", Some(60_500)),
+            ("2d12h", Some(60 * 3_600_000)),
             ("10", None),
             ("s", None),
             ("5x", None),
             ("", None),
+            ("30m1h", None),
+            ("5m5m", None),
+            ("5m ", Some(300_000)),
+            ("-5m", None),
+            ("1.5h", None),
+            ("99999999999999999999s", None),
+            ("9999999999999y", None),
         ];
         for (text, want) in cases {
             let got = parse(text).ok().map(|d| d.as_millis() as u64);

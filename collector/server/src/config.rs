@@ -137,7 +137,12 @@ pub struct Limits {
     pub max_series_per_request: usize,
     /// Bytes all requests being read, decoded and stored may hold at once
     /// (bodies plus estimated decoded size): 429 with `Retry-After` past it,
-    /// 413 for a request that alone is over it.
+    /// 413 for a request that alone is over it. Decoded metric points take
+    /// 9-11x their protobuf size (measured on the pre-scan's estimate), so
+    /// the default admits one request of about 20-25 MiB of points, below
+    /// `max_decompressed_bytes`: the budget, not the body limit, is
+    /// what bounds one request's memory, and an operator who wants bigger
+    /// batches raises both (examples/sextant.yaml says so).
     pub max_inflight_bytes: usize,
 
     // Connection hygiene of each of the three listeners (defaults and why

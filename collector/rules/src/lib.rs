@@ -1,0 +1,36 @@
+//! Sextant's rule engine, starting from its input: Prometheus rule files.
+//!
+//! A rule file is read in two steps, as promtool reads it:
+//!
+//! * [`file`] — the YAML as written (`groups`, each with `name`, `interval`,
+//!   `limit`, `query_offset`, `labels`, `rules`), every field that an error
+//!   may point at kept with its line and column; unknown keys are refused
+//!   by the YAML reader with theirs.
+//! * [`check`] — promtool's semantic checks over that (one of `record` and
+//!   `alert`, `expr` parses with the engine's own parser, recording rules
+//!   carry no `for`/`keep_firing_for`/annotations, names are classic metric
+//!   and label names, group names unique in a file), producing the typed
+//!   [`RuleFile`] the engine evaluates, or every problem at once in
+//!   promtool's `line:col: group "g", rule N, "name": …` shape.
+//!
+//! The lint promtool runs by default (rules with the same name and labels)
+//! is [`check::duplicates`]: a warning, not an error, as there.
+//!
+//! Prometheus 3 fields (`query_offset`, group `labels`) are accepted
+//! although promtool 2.42 refuses them; recording-rule names follow the
+//! classic metric-name rule `[a-zA-Z_:][a-zA-Z0-9_:]*` as promtool 2.42
+//! checks it. Templates in labels and annotations are not parsed yet, so a
+//! malformed template passes the check here where promtool refuses it.
+//!
+//! The crate knows no HTTP, no files on disk and no clock: callers hand it
+//! text and read back values and errors.
+
+pub mod check;
+pub mod file;
+
+pub use check::{CheckError, Duplicate, RuleFile, check, duplicates};
+pub use file::Pos;
+
+/// The typed rule model [`check`] produces.
+pub mod model;
+pub use model::{AlertingRule, Group, RecordingRule, Rule};
