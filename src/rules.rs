@@ -61,7 +61,10 @@ pub fn run(args: RulesArgs) -> ExitCode {
 fn check(files: &[PathBuf], lint: Lint, lint_fatal: bool) -> ExitCode {
     // promtool refuses a missing path before checking anything.
     if let Some(missing) = files.iter().find(|p| !p.exists()) {
-        eprintln!("sextant: error: path '{}' does not exist", missing.display());
+        eprintln!(
+            "sextant: error: path '{}' does not exist",
+            missing.display()
+        );
         return ExitCode::from(1);
     }
     let (mut invalid, mut linted) = (false, false);

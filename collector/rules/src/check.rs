@@ -201,6 +201,19 @@ fn check_rule(
             problems.push((Vec::new(), format!("invalid annotation name: {}", shown(k))));
         }
     }
+    if !alert.is_empty() {
+        // Prometheus parses an alert's templates when it checks the file.
+        let templates = r
+            .labels
+            .iter()
+            .map(|kv| ("label", kv))
+            .chain(r.annotations.iter().map(|kv| ("annotation", kv)));
+        for (what, (k, v)) in templates {
+            if let Err(e) = crate::template::parse_alert(alert, v) {
+                problems.push((Vec::new(), format!("{what} {:?}: {e}", shown(k))));
+            }
+        }
+    }
     if !problems.is_empty() {
         errors.extend(problems.into_iter().map(|(at, message)| CheckError {
             at,

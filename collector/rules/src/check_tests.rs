@@ -50,6 +50,24 @@ fn promtools_error_lines_exactly() {
 }
 
 #[test]
+fn alert_templates_are_parsed_as_prometheus_parses_them() {
+    check(&data("templates_good.yaml")).expect("every template parses");
+    let errs = errors("templates_bad.yaml");
+    assert_eq!(errs.len(), 17, "{errs:?}");
+    assert_eq!(
+        errs[0],
+        r#"group "g", rule 1, "T0": annotation "a": template: __alert_T0:1: unclosed action"#
+    );
+    assert_eq!(
+        errs[15],
+        r#"group "g", rule 16, "T15": annotation "a": template: __alert_T15:3: unclosed action"#
+    );
+    // A recording rule's labels are not templates.
+    check("groups:\n- name: g\n  rules:\n  - record: r\n    expr: up\n    labels: {a: \"{{\"}\n")
+        .expect("recording labels are plain");
+}
+
+#[test]
 fn the_yaml_reader_refuses_with_a_position() {
     for (name, line) in [
         ("unknown_field.yaml", "line 3"),

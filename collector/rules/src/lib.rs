@@ -16,17 +16,21 @@
 //! The lint promtool runs by default (rules with the same name and labels)
 //! is [`check::duplicates`]: a warning, not an error, as there.
 //!
+//! * [`template`] — Go's text/template grammar as Prometheus uses it; the
+//!   check parses every alert label and annotation with it, as promtool
+//!   does, so a malformed template is refused with Go's message.
+//!
 //! Prometheus 3 fields (`query_offset`, group `labels`) are accepted
 //! although promtool 2.42 refuses them; recording-rule names follow the
 //! classic metric-name rule `[a-zA-Z_:][a-zA-Z0-9_:]*` as promtool 2.42
-//! checks it. Templates in labels and annotations are not parsed yet, so a
-//! malformed template passes the check here where promtool refuses it.
+//! checks it.
 //!
 //! The crate knows no HTTP, no files on disk and no clock: callers hand it
 //! text and read back values and errors.
 
 pub mod check;
 pub mod file;
+pub mod template;
 
 pub use check::{CheckError, Duplicate, RuleFile, check, duplicates};
 pub use file::Pos;
