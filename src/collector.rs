@@ -203,7 +203,9 @@ async fn self_logs_loop(
             }],
         };
         // Logging a failure here would feed this loop; the store error is already logged by ingest callers.
-        let _ = ingest::logs(c.store(), c.policy(), req, 64 << 10).await;
+        if let Ok(acc) = ingest::logs(c.store(), c.policy(), req, 64 << 10).await {
+            c.count_own_logs(&acc);
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -226,7 +228,7 @@ async fn self_traces_loop(
         };
         // A log line here makes no span, so unlike self-logs it cannot feed
         // this loop; the batch is lost either way, as a full channel's is.
-        if let Err(e) = ingest::traces(c.store(), req).await {
+        if let Err(e) = ingest::traces(c.store(), c.policy(), req).await {
             tracing::warn!(error = %e, "could not store self-traces");
         }
     }

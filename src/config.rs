@@ -96,6 +96,12 @@ fn validate(cfg: &FileConfig) -> Result<(), String> {
         return Err("collector.limits: every limit must be greater than zero".to_string());
     }
     let zero = Duration::ZERO;
+    if l.max_concurrent_appends == 0 || l.max_append_wait == zero {
+        return Err(
+            "collector.limits: max_concurrent_appends and max_append_wait must be greater than zero"
+                .to_string(),
+        );
+    }
     if l.max_connections == 0
         || [
             l.header_read_timeout,
@@ -219,6 +225,26 @@ mod tests {
         );
         let err = parse("collector:\n  limits:\n    idle_timeout: 0s\n").expect_err("zero");
         assert!(err.contains("collector.limits"), "{err}");
+    }
+
+    #[test]
+    fn the_append_slot_settings_must_be_positive() {
+        for text in [
+            "collector:\n  limits:\n    max_concurrent_appends: 0\n",
+            "collector:\n  limits:\n    max_append_wait: 0s\n",
+        ] {
+            let err = parse(text).expect_err(text);
+            assert!(
+                err.contains("max_concurrent_appends and max_append_wait"),
+                "{err}"
+            );
+        }
+        let ok = parse("collector:\n  limits:\n    max_append_wait: 1h30m\n")
+            .expect("compound duration");
+        assert_eq!(
+            ok.collector.limits.max_append_wait,
+            Duration::from_secs(5400)
+        );
     }
 
     #[test]

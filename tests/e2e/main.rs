@@ -20,6 +20,7 @@ mod malformed;
 mod mysqld_exporter;
 mod otel_sdk;
 mod outage;
+mod overload;
 mod promql_compat;
 mod query_load;
 mod rules_check;

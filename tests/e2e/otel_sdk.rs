@@ -137,6 +137,24 @@ fn check_logs(c: &Collector, run: &str, log_trace_id: &str) {
     let sets = series["data"].as_array().expect("series");
     assert_eq!(sets.len(), 1, "{series}");
     assert_eq!(sets[0]["deployment_environment_name"], "test");
+
+    // Every stored record is counted by service and severity, so error-log
+    // rules need no setup.
+    let metrics = ureq::get(&format!("http://{}/metrics", c.http))
+        .call()
+        .expect("GET /metrics")
+        .into_body()
+        .read_to_string()
+        .expect("metrics text");
+    for severity in ["warn", "info"] {
+        let line = format!(
+            "sextant_log_records_total{{service_name=\"e2e-{run}\",severity=\"{severity}\"}} 1"
+        );
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} missing from /metrics"
+        );
+    }
 }
 
 fn check_trace(c: &Collector, run: &str, trace_id: &str) {

@@ -69,6 +69,11 @@ pub struct QueryConfig {
     pub max_samples: usize,
     /// Queries evaluated at once; the rest wait (`--query.max-concurrency`).
     pub max_concurrency: usize,
+    /// Queries that may wait for a slot; past it a query is answered 429
+    /// with `Retry-After` at once, so overload shows as an answer instead
+    /// of as minutes of latency (Mimir's `max_outstanding_requests_per_tenant`
+    /// default; Prometheus queues without bound until the timeout).
+    pub max_queued: usize,
     /// How far back an instant selector looks (`--query.lookback-delta`).
     #[serde(with = "sextant_config::duration")]
     pub lookback_delta: Duration,
@@ -85,6 +90,7 @@ impl Default for QueryConfig {
             timeout: Duration::from_secs(120),
             max_samples: 50_000_000,
             max_concurrency: 20,
+            max_queued: 100,
             lookback_delta: Duration::from_secs(300),
             max_response_bytes: 128 << 20,
         }
@@ -144,6 +150,16 @@ pub struct Limits {
     /// what bounds one request's memory, and an operator who wants bigger
     /// batches raises both (examples/sextant.yaml says so).
     pub max_inflight_bytes: usize,
+    /// Requests appending to the store at once; the rest wait for a slot.
+    /// The WAL's group commit shares one fsync among concurrent appends,
+    /// so this bounds queueing, not throughput.
+    pub max_concurrent_appends: usize,
+    /// Longest a request waits for an append slot before it is answered
+    /// 429 (`RESOURCE_EXHAUSTED`) with `Retry-After`, so a collector that
+    /// cannot keep up says so and senders back off, instead of answering
+    /// in tens of seconds until they time out.
+    #[serde(with = "sextant_config::duration")]
+    pub max_append_wait: Duration,
 
     // Connection hygiene of each of the three listeners (defaults and why
     // in `ConnectionLimits`, shared with the agent's and sidecar's).
@@ -195,6 +211,8 @@ impl Default for Limits {
             max_spans_per_request: 1_000_000,
             max_series_per_request: 1_000_000,
             max_inflight_bytes: 256 << 20,
+            max_concurrent_appends: 64,
+            max_append_wait: Duration::from_secs(5),
 
             max_connections: conns.max_connections,
             header_read_timeout: conns.header_read_timeout,

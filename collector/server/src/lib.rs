@@ -123,7 +123,7 @@ impl Collector {
                 ingest::logs(&self.store, &self.policy, r, self.limits.max_string_bytes).await
             }
             ingest::Request::Metrics(r) => ingest::metrics(&self.store, &self.policy, r).await,
-            ingest::Request::Traces(r) => ingest::traces(&self.store, r).await,
+            ingest::Request::Traces(r) => ingest::traces(&self.store, &self.policy, r).await,
         };
         self.count(signal, transport, items, &result);
         result
@@ -162,14 +162,26 @@ impl Collector {
                 for (source, limit, n) in &r.by_source {
                     m.count_series_refused(source, limit.as_str(), *n);
                 }
+                m.count_log_records(&acc.log_records);
+            }
+            Err(e @ ingest::IngestError::Behind { .. }) => {
+                m.refused
+                    .with_label_values(&[signal.as_str(), transport, e.reason()])
+                    .inc_by(items);
             }
             Err(e) => {
                 m.refused
-                    .with_label_values(&[signal.as_str(), transport, "store"])
+                    .with_label_values(&[signal.as_str(), transport, e.reason()])
                     .inc_by(items);
                 tracing::error!(signal = signal.as_str(), error = %e, "append failed; the client will retry");
             }
         }
+    }
+
+    /// Counts the collector's own stored log records, which reach the
+    /// store in-process rather than through a receiver.
+    pub fn count_own_logs(&self, acc: &ingest::Accepted) {
+        self.metrics.count_log_records(&acc.log_records);
     }
 
     /// Counts a request refused before it could be decoded.

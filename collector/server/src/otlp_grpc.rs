@@ -29,7 +29,6 @@ use tonic::server::{NamedService, UnaryService};
 use tonic::{Request as GrpcRequest, Response, Status};
 
 use crate::Collector;
-use crate::api::error::{ApiError, ErrorType};
 use crate::decode::OtlpRequest;
 use crate::ingest::{Accepted, Request};
 use codec::{AdmitCodec, Admitted};
@@ -53,7 +52,7 @@ impl Receiver {
             .0
             .accept(TRANSPORT, req)
             .await
-            .map_err(|e| ApiError::new(ErrorType::Unavailable, e.to_string()).grpc())?;
+            .map_err(|e| e.api_error().grpc())?;
         match acc.refusal() {
             Some(e) => Err(e.grpc()),
             None => Ok(acc),

@@ -140,7 +140,7 @@ async fn decode<M: OtlpRequest>(
 
 async fn store(c: &Collector, req: Request, encoding: Encoding) -> Result<Accepted, Refusal> {
     let acc = c.accept(TRANSPORT, req).await.map_err(|e| Refusal {
-        error: ApiError::new(ErrorType::Unavailable, e.to_string()),
+        error: e.api_error(),
         encoding,
     })?;
     match acc.refusal() {

@@ -57,6 +57,6 @@ pub async fn write(State(c): State<Collector>, headers: HeaderMap, body: Body) -
         // we store the rest too and say so, so the sender does not retry forever.
         Ok(acc) if acc.rejected > 0 => ApiError::bad_data(acc.message).remote_write(),
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => ApiError::new(ErrorType::Unavailable, e.to_string()).remote_write(),
+        Err(e) => e.api_error().remote_write(),
     }
 }

@@ -9,12 +9,48 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Reg
 /// counted as `other`, so a client inventing jobs cannot grow `/metrics`.
 pub const MAX_REFUSED_SOURCES: usize = 1000;
 
+/// Distinct `service_name` values `log_records` labels, then `other`.
+pub const MAX_LOG_SERVICES: usize = 1000;
+
+/// Distinct `severity` values `log_records` labels, then `other`: severity
+/// text is free text, and a client sending a new one per record must not
+/// grow `/metrics`.
+pub const MAX_LOG_SEVERITIES: usize = 64;
+
+/// A label whose values come from clients: the first `max` distinct values
+/// keep their own, later ones are `other`.
+struct BoundedValues {
+    seen: Mutex<HashSet<String>>,
+    max: usize,
+}
+
+impl BoundedValues {
+    fn new(max: usize) -> BoundedValues {
+        BoundedValues {
+            seen: Mutex::new(HashSet::new()),
+            max,
+        }
+    }
+
+    fn label<'a>(&self, value: &'a str) -> &'a str {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.contains(value) {
+            value
+        } else if seen.len() < self.max {
+            seen.insert(value.to_string());
+            value
+        } else {
+            "other"
+        }
+    }
+}
+
 /// Counters every receiver and API handler updates. Names follow the
 /// OpenTelemetry Collector's receiver metrics in our namespace.
 pub struct CollectorMetrics {
     /// Items (spans, data points, log records, samples) accepted and stored.
     pub accepted: IntCounterVec,
-    /// Items refused, by reason (malformed, too_large, unmappable, store).
+    /// Items refused, by reason (malformed, too_large, unmappable, invalid, series_limit, behind, store).
     pub refused: IntCounterVec,
     /// Requests answered, by receiver/handler and status code.
     pub requests: IntCounterVec,
@@ -33,7 +69,12 @@ pub struct CollectorMetrics {
     /// New series refused past a series limit, by source and limit: who is
     /// hitting the cap. Update it through [`CollectorMetrics::count_series_refused`].
     pub series_refused: IntCounterVec,
-    refused_sources: Mutex<HashSet<String>>,
+    refused_sources: BoundedValues,
+    /// Log records stored, by service and severity, so error-log rules need
+    /// no setup. Update it through [`CollectorMetrics::count_log_records`].
+    pub log_records: IntCounterVec,
+    log_services: BoundedValues,
+    log_severities: BoundedValues,
 }
 
 impl CollectorMetrics {
@@ -84,6 +125,14 @@ impl CollectorMetrics {
             ),
             &["source", "limit"],
         )?;
+        let log_records = IntCounterVec::new(
+            Opts::new(
+                "sextant_log_records_total",
+                "Log records stored, by service_name and severity (OTel severity text lowercased; from the severity number without one; unspecified with neither).",
+            ),
+            &["service_name", "severity"],
+        )?;
+        registry.register(Box::new(log_records.clone()))?;
         registry.register(Box::new(series_refused.clone()))?;
         registry.register(Box::new(store_log_entries.clone()))?;
         registry.register(Box::new(store_spans.clone()))?;
@@ -105,7 +154,10 @@ impl CollectorMetrics {
             store_log_entries,
             store_spans,
             series_refused,
-            refused_sources: Mutex::new(HashSet::new()),
+            refused_sources: BoundedValues::new(MAX_REFUSED_SOURCES),
+            log_records,
+            log_services: BoundedValues::new(MAX_LOG_SERVICES),
+            log_severities: BoundedValues::new(MAX_LOG_SEVERITIES),
         })
     }
 
@@ -113,21 +165,22 @@ impl CollectorMetrics {
     /// once [`MAX_REFUSED_SOURCES`] sources have their own value. Only
     /// refusals pay for the lock.
     pub fn count_series_refused(&self, source: &str, limit: &str, n: u64) {
-        let mut seen = self
-            .refused_sources
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let label = if seen.contains(source) {
-            source
-        } else if seen.len() < MAX_REFUSED_SOURCES {
-            seen.insert(source.to_string());
-            source
-        } else {
-            "other"
-        };
         self.series_refused
-            .with_label_values(&[label, limit])
+            .with_label_values(&[self.refused_sources.label(source), limit])
             .inc_by(n);
+    }
+
+    /// Counts stored log records by service and severity (bounded as
+    /// [`MAX_LOG_SERVICES`] and [`MAX_LOG_SEVERITIES`] say).
+    pub fn count_log_records(&self, counts: &[(String, String, u64)]) {
+        for (service, severity, n) in counts {
+            self.log_records
+                .with_label_values(&[
+                    self.log_services.label(service),
+                    self.log_severities.label(severity),
+                ])
+                .inc_by(*n);
+        }
     }
 }
 
@@ -144,6 +197,19 @@ mod tests {
         m.count_series_refused("job0", "max_series", 1);
         let c = |s: &str| m.series_refused.with_label_values(&[s, "max_series"]).get();
         assert_eq!((c("job0"), c("job999"), c("other")), (2, 1, 5));
+        Ok(())
+    }
+
+    #[test]
+    fn log_record_labels_are_bounded() -> Result<(), prometheus::Error> {
+        let m = CollectorMetrics::register(&Registry::new())?;
+        let counts: Vec<(String, String, u64)> = (0..MAX_LOG_SEVERITIES + 3)
+            .map(|i| ("svc".to_string(), format!("level{i}"), 1))
+            .collect();
+        m.count_log_records(&counts);
+        let n = |sev: &str| m.log_records.with_label_values(&["svc", sev]).get();
+        assert_eq!(n("level0"), 1);
+        assert_eq!(n("other"), 3);
         Ok(())
     }
 }

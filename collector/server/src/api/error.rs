@@ -194,24 +194,28 @@ impl ApiError {
 
     /// Prometheus's envelope: `{"status":"error","errorType":…,"error":…}`.
     pub fn prometheus(self) -> Response {
-        (
+        let retry = self.retry_after_secs;
+        let answer = (
             self.kind.status(),
             Json(
                 json!({"status": "error", "errorType": self.kind.as_str(), "error": self.message}),
             ),
         )
-            .into_response()
+            .into_response();
+        with_retry_after(answer, retry)
     }
 
     /// Loki's: the message as plain text (Loki's `server.WriteError`;
     /// Grafana shows a body without JSON `message` as it is).
     pub fn loki(self) -> Response {
-        self.text()
+        let retry = self.retry_after_secs;
+        with_retry_after(self.text(), retry)
     }
 
     /// Tempo's: the message as plain text.
     pub fn tempo(self) -> Response {
-        self.text()
+        let retry = self.retry_after_secs;
+        with_retry_after(self.text(), retry)
     }
 
     /// Remote-write's: the reason as plain text, as Prometheus's receiver

@@ -3,6 +3,7 @@
 //! Prometheus's JSON shape with its `errorType`s and status codes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -11,7 +12,7 @@ use sextant_promql::{Engine, EngineConfig, QueryError, QueryResult, Queryable};
 use sextant_store::Store;
 use tokio::sync::Semaphore;
 
-use super::error::{ApiError, ErrorType};
+use super::error::{ApiError, ErrorType, RETRY_AFTER};
 use super::params::Params;
 use super::prom::{now_ms, time_param};
 use super::query_pool::QueryPool;
@@ -25,7 +26,18 @@ use crate::{Collector, QueryConfig};
 pub struct QueryRunner {
     cfg: QueryConfig,
     slots: Arc<Semaphore>,
+    /// Queries waiting for a slot now.
+    waiting: Arc<AtomicUsize>,
     pool: QueryPool,
+}
+
+/// Counts a query as waiting for as long as it is held.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl QueryRunner {
@@ -34,6 +46,7 @@ impl QueryRunner {
         QueryRunner {
             cfg,
             slots: Arc::new(Semaphore::new(cfg.max_concurrency.max(1))),
+            waiting: Arc::new(AtomicUsize::new(0)),
             pool: QueryPool::new(cfg.max_concurrency),
         }
     }
@@ -52,10 +65,31 @@ impl QueryRunner {
         eval: impl FnOnce(&Engine, &dyn Queryable) -> Result<QueryResult, QueryError> + Send + 'static,
     ) -> Result<Vec<u8>, ApiError> {
         let timeout = timeout.map_or(self.cfg.timeout, |t| t.min(self.cfg.timeout));
-        let permit = tokio::time::timeout(timeout, Arc::clone(&self.slots).acquire_owned())
-            .await
-            .map_err(|_| ApiError::new(ErrorType::Timeout, "query timed out in query queue"))?
-            .map_err(|_| ApiError::internal("query queue closed"))?;
+        let permit = match Arc::clone(&self.slots).try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let waiting = Waiting(Arc::clone(&self.waiting));
+                let ahead = waiting.0.fetch_add(1, Ordering::AcqRel);
+                if ahead >= self.cfg.max_queued {
+                    return Err(ApiError::new(
+                        ErrorType::ResourceExhausted,
+                        format!(
+                            "too many queries waiting ({ahead} queued behind {} running; query.max_queued): retry later",
+                            self.cfg.max_concurrency.max(1)
+                        ),
+                    )
+                    .retry_after(RETRY_AFTER.as_secs()));
+                }
+                let permit = tokio::time::timeout(timeout, Arc::clone(&self.slots).acquire_owned())
+                    .await
+                    .map_err(|_| {
+                        ApiError::new(ErrorType::Timeout, "query timed out in query queue")
+                    })?
+                    .map_err(|_| ApiError::internal("query queue closed"))?;
+                drop(waiting);
+                permit
+            }
+        };
         let engine = Engine::new(EngineConfig {
             lookback_ms: self.cfg.lookback_delta.as_millis() as i64,
             max_samples: self.cfg.max_samples,
@@ -157,4 +191,68 @@ fn json(body: Vec<u8>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(e: &Engine, q: &dyn Queryable) -> Result<QueryResult, QueryError> {
+        e.instant(q, "1", 0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn past_max_queued_a_query_is_answered_429_at_once() {
+        let (c, _dir) = crate::test_support::collector();
+        let runner = QueryRunner::new(QueryConfig {
+            max_concurrency: 1,
+            max_queued: 1,
+            ..QueryConfig::default()
+        });
+        // One query holds the only slot until released …
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let (r, store) = (runner.clone(), Arc::clone(&c.store));
+            tokio::spawn(async move {
+                r.run(&store, None, move |e, q| {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                    one(e, q)
+                })
+                .await
+            })
+        };
+        running.await.expect("first query started");
+        // … one waits for it …
+        let second = {
+            let (r, store) = (runner.clone(), Arc::clone(&c.store));
+            tokio::spawn(async move { r.run(&store, None, one).await })
+        };
+        while runner.waiting.load(Ordering::Acquire) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // … and the next one is refused without waiting.
+        let refused = runner
+            .run(&c.store, None, one)
+            .await
+            .expect_err("queue full");
+        assert_eq!(refused.kind(), ErrorType::ResourceExhausted, "{refused}");
+        assert!(refused.message().contains("query.max_queued"), "{refused}");
+        let answer = refused.prometheus();
+        assert_eq!(answer.status().as_u16(), 429);
+        assert_eq!(answer.headers()["retry-after"], "1");
+
+        release.send(()).expect("release the first query");
+        first
+            .await
+            .expect("first task")
+            .expect("first query answered");
+        second
+            .await
+            .expect("second task")
+            .expect("the waiting query answered");
+        assert_eq!(runner.waiting.load(Ordering::Acquire), 0);
+        runner.run(&c.store, None, one).await.expect("room again");
+    }
 }

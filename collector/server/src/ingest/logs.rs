@@ -201,6 +201,31 @@ fn value_json(v: &Value) -> serde_json::Value {
     }
 }
 
+/// The severity a stored record is counted under in
+/// `sextant_log_records_total`: its OTel severity text, lowercased; the
+/// short name of its severity number when it has no text (`error` for
+/// 17–20, as the OpenTelemetry log data model names the ranges); and
+/// `unspecified` when it has neither.
+pub fn severity(metadata: &sextant_model::Labels) -> String {
+    if let Some(text) = metadata.get("severity_text").filter(|t| !t.is_empty()) {
+        return text.to_lowercase();
+    }
+    let number: i32 = metadata
+        .get("severity_number")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    match number {
+        1..=4 => "trace",
+        5..=8 => "debug",
+        9..=12 => "info",
+        13..=16 => "warn",
+        17..=20 => "error",
+        21..=24 => "fatal",
+        _ => "unspecified",
+    }
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +302,33 @@ mod tests {
             )),
         };
         assert_eq!(value_text(Some(&body)), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn severity_is_the_text_then_the_number_then_unspecified() {
+        let meta = |pairs: &[(&str, &str)]| {
+            sextant_model::Labels::from_pairs(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        for (pairs, want) in [
+            (
+                &[("severity_text", "ERROR"), ("severity_number", "9")][..],
+                "error",
+            ),
+            (&[("severity_text", "Warning")][..], "warning"),
+            (&[("severity_number", "17")][..], "error"),
+            (&[("severity_number", "21")][..], "fatal"),
+            (&[("severity_number", "13")][..], "warn"),
+            (&[("severity_number", "1")][..], "trace"),
+            (&[("severity_number", "0")][..], "unspecified"),
+            (&[("severity_number", "99")][..], "unspecified"),
+            (&[][..], "unspecified"),
+        ] {
+            assert_eq!(severity(&meta(pairs)), want, "{pairs:?}");
+        }
     }
 }

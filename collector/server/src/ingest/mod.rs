@@ -35,8 +35,9 @@ use sextant_model::Series;
 use sextant_otlp::{Signal as OtlpSignal, SignalRequest};
 use sextant_prometheus as promconv;
 use sextant_store::{Refusal, SeriesLimits, Store, StoreError, StreamLimits};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorType, RETRY_AFTER};
 use crate::config::Limits;
 use refusals::Refusals;
 use validate::{Rules, describe};
@@ -63,7 +64,7 @@ impl Signal {
 
 /// What ingest checks a request against: the per-item rules and the
 /// store's series caps, made once from the collector's limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Policy {
     /// Label and time checks.
     pub rules: Rules,
@@ -71,6 +72,10 @@ pub struct Policy {
     pub series: SeriesLimits,
     /// `max_log_streams` and `max_log_streams_per_source`.
     pub streams: StreamLimits,
+    /// Append slots (`max_concurrent_appends`), shared by every clone.
+    appends: Arc<Semaphore>,
+    /// `max_append_wait`.
+    append_wait: Duration,
 }
 
 impl Policy {
@@ -86,6 +91,25 @@ impl Policy {
                 max_streams: limits.max_log_streams,
                 max_streams_per_source: limits.max_log_streams_per_source,
             },
+            appends: Arc::new(Semaphore::new(limits.max_concurrent_appends.max(1))),
+            append_wait: limits.max_append_wait,
+        }
+    }
+
+    /// An append slot, or [`IngestError::Behind`] once `max_append_wait`
+    /// has passed without one.
+    ///
+    /// **Invariant:** at most `max_concurrent_appends` appends run at once,
+    /// and no request waits longer than `max_append_wait` for its turn.
+    async fn append_slot(&self) -> Result<OwnedSemaphorePermit, IngestError> {
+        let behind = IngestError::Behind {
+            waited: self.append_wait,
+        };
+        match tokio::time::timeout(self.append_wait, Arc::clone(&self.appends).acquire_owned())
+            .await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(behind),
         }
     }
 }
@@ -107,6 +131,9 @@ pub struct Accepted {
     pub stored: u64,
     /// The unit of `stored` and of the refusals.
     pub unit: &'static str,
+    /// Stored log records by `service_name` and severity
+    /// ([`logs::severity`]), for `sextant_log_records_total`.
+    pub log_records: Vec<(String, String, u64)>,
 }
 
 impl Accepted {
@@ -148,12 +175,45 @@ impl Accepted {
 /// Why a request could not be stored at all; the client should retry.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// No append slot within `max_append_wait`: the collector is behind.
+    #[error(
+        "the collector is behind: no append slot within {waited:?} (collector.limits.max_append_wait); retry later"
+    )]
+    Behind {
+        /// How long the request waited.
+        waited: Duration,
+    },
     /// The store refused the append (disk full, I/O error).
     #[error("store unavailable: {0}")]
     Store(#[from] StoreError),
     /// The blocking append task died.
     #[error("store append task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+impl IngestError {
+    /// The answer a receiver gives: 429 with `Retry-After` when the
+    /// collector is behind (the sender should back off and retry), 503
+    /// when the store cannot write.
+    pub(crate) fn api_error(&self) -> ApiError {
+        match self {
+            IngestError::Behind { .. } => {
+                ApiError::new(ErrorType::ResourceExhausted, self.to_string())
+                    .retry_after(RETRY_AFTER.as_secs())
+            }
+            IngestError::Store(_) | IngestError::Task(_) => {
+                ApiError::new(ErrorType::Unavailable, self.to_string())
+            }
+        }
+    }
+
+    /// The self-metrics reason a refused request is counted under.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IngestError::Behind { .. } => "behind",
+            IngestError::Store(_) | IngestError::Task(_) => "store",
+        }
+    }
 }
 
 /// Maps OTLP metrics to Prometheus series and appends them.
@@ -187,7 +247,9 @@ pub async fn samples(
     let series = screen_series(series, &policy.rules, now_ms(), &mut refusals);
     let store = Arc::clone(store);
     let limits = policy.series;
+    let slot = policy.append_slot().await?;
     let (report, series) = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         store
             .append_samples_within(&series, limits)
             .map(|r| (r, series))
@@ -219,6 +281,7 @@ pub async fn samples(
         refusals,
         stored,
         unit: "samples",
+        log_records: Vec::new(),
     })
 }
 
@@ -281,7 +344,9 @@ pub async fn logs(
     });
     let store = Arc::clone(store);
     let limits = policy.streams;
+    let slot = policy.append_slot().await?;
     let (report, entries) = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         store
             .append_logs_within(&entries, limits)
             .map(|r| (r, entries))
@@ -299,11 +364,23 @@ pub async fn logs(
             _ => refusals.invalid(1, &what, &r.reason),
         }
     }
+    let refused: std::collections::HashSet<usize> =
+        report.refused.iter().map(|r| r.index).collect();
+    let mut counts: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for (i, e) in entries.iter().enumerate() {
+        if !refused.contains(&i) {
+            let service = e.stream.get("service_name").unwrap_or("unknown_service");
+            *counts
+                .entry((service.to_string(), logs::severity(&e.metadata)))
+                .or_default() += 1;
+        }
+    }
     Ok(Accepted {
         accepted: report.appended,
         refusals,
         stored: report.appended,
         unit: "log records",
+        log_records: counts.into_iter().map(|((s, v), n)| (s, v, n)).collect(),
         ..Accepted::default()
     })
 }
@@ -311,11 +388,17 @@ pub async fn logs(
 /// Splits OTLP traces into per-span entries and appends them.
 pub async fn traces(
     store: &Arc<Store>,
+    policy: &Policy,
     req: ExportTraceServiceRequest,
 ) -> Result<Accepted, IngestError> {
     let (entries, invalid) = spans::to_entries(req);
     let store = Arc::clone(store);
-    let report = tokio::task::spawn_blocking(move || store.append_spans(&entries)).await??;
+    let slot = policy.append_slot().await?;
+    let report = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        store.append_spans(&entries)
+    })
+    .await??;
     let mut reasons = Vec::new();
     if invalid > 0 {
         reasons.push(format!(

@@ -408,3 +408,87 @@ async fn past_max_log_streams_new_streams_get_429_and_existing_ones_keep_ingesti
         (1, 1)
     );
 }
+
+#[tokio::test]
+async fn a_collector_behind_answers_429_with_retry_after_and_loses_nothing() {
+    let (c, _dir) = collector_with(Limits {
+        max_concurrent_appends: 1,
+        max_append_wait: std::time::Duration::from_millis(20),
+        ..Limits::default()
+    });
+    let now = now_ms();
+    // A long append holds the only slot …
+    let slot = c.policy.append_slot().await.expect("the free slot");
+    // … so remote-write, OTLP/HTTP and OTLP/gRPC each say the collector is
+    // behind, with Retry-After / RetryInfo, instead of waiting for it.
+    let a = remote_write(&c, &[one(named("late", "rw"), now)]).await;
+    assert_eq!(a.status, 429, "{}", a.text());
+    assert_eq!(a.headers["retry-after"], "1");
+    assert!(
+        a.text().contains("collector.limits.max_append_wait"),
+        "{}",
+        a.text()
+    );
+    let req = gauge_request("late_otlp", vec![point(vec![], now)]);
+    let body = req.encode_to_vec();
+    let a = post(&c.otlp_http_router(), "/v1/metrics", &[PB], body.clone()).await;
+    assert_eq!(a.status, 429, "{}", a.text());
+    assert_eq!(a.headers["retry-after"], "1");
+    let status = <ExportMetricsServiceRequest as GrpcSignal>::export(Receiver(c.clone()), req)
+        .await
+        .expect_err("behind");
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    // Once the slot is free, the same requests are stored.
+    drop(slot);
+    let a = remote_write(&c, &[one(named("late", "rw"), now)]).await;
+    assert_eq!(a.status, 204, "{}", a.text());
+    let a = post(&c.otlp_http_router(), "/v1/metrics", &[PB], body).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(count(&c, "late").await, "1");
+    assert_eq!(count(&c, "late_otlp").await, "1");
+}
+
+#[tokio::test]
+async fn stored_log_records_are_counted_by_service_and_severity() {
+    let (c, _dir) = collector();
+    let now = now_ms();
+    let mut req = log_request("shop", now);
+    let template = req.resource_logs[0].scope_logs[0].log_records[0].clone();
+    req.resource_logs[0].scope_logs[0].log_records =
+        [("ERROR", 17), ("", 17), ("", 0), ("info", 9)]
+            .into_iter()
+            .map(|(text, number)| LogRecord {
+                severity_text: text.into(),
+                severity_number: number,
+                ..template.clone()
+            })
+            .collect();
+    let a = post(
+        &c.otlp_http_router(),
+        "/v1/logs",
+        &[PB],
+        req.encode_to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let n = |service: &str, severity: &str| {
+        c.metrics
+            .log_records
+            .with_label_values(&[service, severity])
+            .get()
+    };
+    assert_eq!(n("shop", "error"), 2);
+    assert_eq!(n("shop", "unspecified"), 1);
+    assert_eq!(n("shop", "info"), 1);
+    // A record refused by validation is not counted.
+    let old = log_request("shop", now + 86_400_000);
+    let a = post(
+        &c.otlp_http_router(),
+        "/v1/logs",
+        &[PB],
+        old.encode_to_vec(),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.text());
+    assert_eq!(n("shop", "unspecified"), 1);
+}
