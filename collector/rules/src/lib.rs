@@ -16,9 +16,13 @@
 //! The lint promtool runs by default (rules with the same name and labels)
 //! is [`check::duplicates`]: a warning, not an error, as there.
 //!
-//! * [`template`] — Go's text/template grammar as Prometheus uses it; the
-//!   check parses every alert label and annotation with it, as promtool
-//!   does, so a malformed template is refused with Go's message.
+//! * [`template`] — Go's text/template as Prometheus uses it: the check
+//!   parses every alert label and annotation with it, as promtool does, so
+//!   a malformed template is refused with Go's message; `expand_alert`
+//!   runs one with `$labels`, `$value`, `$externalLabels`, `$externalURL`,
+//!   Go's builtins and Prometheus's template functions (`humanize*`,
+//!   `query`, `first`, `label`, `value`, `reReplaceAll`, `title` …),
+//!   printing numbers as Go prints them.
 //!
 //! Prometheus 3 fields (`query_offset`, group `labels`) are accepted
 //! although promtool 2.42 refuses them; recording-rule names follow the

@@ -7,9 +7,16 @@
 //! `__alert_<alertname>`, after the prefix that binds `$labels`,
 //! `$externalLabels`, `$externalURL` and `$value`.
 
+mod exec;
+mod funcs;
+mod gofmt;
 mod lex;
 mod parse;
 
+use std::collections::BTreeMap;
+
+pub use exec::{ExecError, MAX_OUTPUT, Value, execute};
+pub use funcs::{Env, sample};
 pub use parse::{Arg, Command, Control, ControlKind, Node, Number, Pipe, TemplateError, Tree};
 
 /// Go's builtin template functions.
@@ -67,6 +74,50 @@ pub fn parse_alert(alert: &str, text: &str) -> Result<Tree, TemplateError> {
     )
 }
 
+/// What an alert's templates see: `.Labels` (`$labels`), `.ExternalLabels`,
+/// `.ExternalURL` and `.Value` (`$value`).
+pub struct AlertData<'a> {
+    /// The alert's labels (before its own templated labels are added).
+    pub labels: &'a BTreeMap<String, String>,
+    /// The configured external labels.
+    pub external_labels: &'a BTreeMap<String, String>,
+    /// The configured external URL.
+    pub external_url: &'a str,
+    /// The sample's value.
+    pub value: f64,
+}
+
+/// Expands one of an alert's templates as Prometheus does: a template
+/// that fails to parse or to run becomes `<error expanding template: …>`,
+/// never an error of the rule.
+pub fn expand_alert(alert: &str, text: &str, data: &AlertData, env: &Env) -> String {
+    let name = format!("__alert_{alert}");
+    let tree = match parse_alert(alert, text) {
+        Ok(t) => t,
+        Err(e) => return format!("<error expanding template: {e}>"),
+    };
+    let dot = Value::Map(BTreeMap::from([
+        ("Labels".to_string(), Value::labels(data.labels)),
+        (
+            "ExternalLabels".to_string(),
+            Value::labels(data.external_labels),
+        ),
+        (
+            "ExternalURL".to_string(),
+            Value::Str(data.external_url.to_owned()),
+        ),
+        ("Value".to_string(), Value::Float(data.value)),
+    ]));
+    match execute(&name, &tree, dot, env) {
+        Ok(s) => s,
+        Err(e) => format!("<error expanding template: {e}>"),
+    }
+}
+
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod parse_tests;
+
+#[cfg(test)]
+#[path = "exec_tests.rs"]
+mod exec_tests;
