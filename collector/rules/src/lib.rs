@@ -32,6 +32,7 @@
 //! The crate knows no HTTP, no files on disk and no clock: callers hand it
 //! text and read back values and errors.
 
+pub mod alert;
 pub mod check;
 pub mod file;
 pub mod template;
