@@ -1,4 +1,4 @@
-//! Sextant's rule engine, starting from its input: Prometheus rule files.
+//! Sextant's rule engine: Prometheus rule files read, checked and evaluated.
 //!
 //! A rule file is read in two steps, as promtool reads it:
 //!
@@ -12,6 +12,11 @@
 //!   and label names, group names unique in a file), producing the typed
 //!   [`RuleFile`] the engine evaluates, or every problem at once in
 //!   promtool's `line:col: group "g", rule N, "name": …` shape.
+//!
+//! Then the engine, pure as the rest: [`alert`] is one alerting rule's
+//! alerts and Prometheus's state machine over them; [`group`] evaluates a
+//! group's rules in order at one timestamp against any `Queryable` and
+//! returns what to append and what to notify.
 //!
 //! The lint promtool runs by default (rules with the same name and labels)
 //! is [`check::duplicates`]: a warning, not an error, as there.
@@ -30,11 +35,12 @@
 //! checks it.
 //!
 //! The crate knows no HTTP, no files on disk and no clock: callers hand it
-//! text and read back values and errors.
+//! text, a store to read and a timestamp, and get back values and errors.
 
 pub mod alert;
 pub mod check;
 pub mod file;
+pub mod group;
 pub mod template;
 
 pub use check::{CheckError, Duplicate, RuleFile, check, duplicates};
