@@ -24,6 +24,7 @@ mod overload;
 mod promql_compat;
 mod query_load;
 mod rules_check;
+mod rules_unittest;
 mod security;
 mod self_traces;
 mod up;

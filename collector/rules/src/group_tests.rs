@@ -8,27 +8,11 @@ use crate::model::{AlertingRule, RecordingRule};
 const MIN: i64 = 60_000;
 
 #[derive(Default)]
-struct Mem(Vec<Series>);
+struct Mem(crate::mem::MemStore);
 
 impl Queryable for Mem {
     fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Vec<Series> {
-        let mut out: Vec<Series> = self
-            .0
-            .iter()
-            .filter(|s| s.labels.matches(matchers))
-            .map(|s| Series {
-                labels: s.labels.clone(),
-                samples: s
-                    .samples
-                    .iter()
-                    .filter(|x| x.t >= start_ms && x.t <= end_ms)
-                    .copied()
-                    .collect(),
-            })
-            .filter(|s| !s.samples.is_empty())
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
+        self.0.select(matchers, start_ms, end_ms)
     }
 }
 
@@ -40,27 +24,11 @@ impl Mem {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         );
-        match self.0.iter_mut().find(|s| s.labels == labels) {
-            Some(s) => s.samples.push(Sample { t, v }),
-            None => self.0.push(Series {
-                labels,
-                samples: vec![Sample { t, v }],
-            }),
-        }
+        self.0.put(&labels, t, v);
     }
 
     fn append(&mut self, e: &Evaluation) {
-        for s in &e.samples {
-            let pairs: Vec<(&str, &str)> = s
-                .labels
-                .pairs()
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            for x in &s.samples {
-                self.put(&pairs, x.t, x.v);
-            }
-        }
+        self.0.append(&e.samples);
     }
 }
 

@@ -16,7 +16,8 @@
 //! Then the engine, pure as the rest: [`alert`] is one alerting rule's
 //! alerts and Prometheus's state machine over them; [`group`] evaluates a
 //! group's rules in order at one timestamp against any `Queryable` and
-//! returns what to append and what to notify.
+//! returns what to append and what to notify; [`unittest`] runs
+//! promtool's rule unit tests over [`mem`], an in-memory store.
 //!
 //! The lint promtool runs by default (rules with the same name and labels)
 //! is [`check::duplicates`]: a warning, not an error, as there.
@@ -41,7 +42,9 @@ pub mod alert;
 pub mod check;
 pub mod file;
 pub mod group;
+pub mod mem;
 pub mod template;
+pub mod unittest;
 
 pub use check::{CheckError, Duplicate, RuleFile, check, duplicates};
 pub use file::Pos;

@@ -146,6 +146,21 @@ pub fn format_e(v: f64, prec: usize, upper: bool) -> String {
     fmt_e(neg, &d, dp, prec, upper)
 }
 
+/// Go's `strconv.FormatFloat(v, 'E', -1, 64)`: the shortest digits that
+/// round-trip, in exponent form (`9.9E+01`, `5E+00`), as promtool prints
+/// samples.
+pub fn format_e_shortest(v: f64) -> String {
+    if let Some(s) = special(v) {
+        return s;
+    }
+    let neg = v.is_sign_negative() && v != 0.0;
+    let (d, dp) = digits(v, None);
+    if d.is_empty() {
+        return fmt_e(neg, "0", 1, 0, true);
+    }
+    fmt_e(neg, &d, dp, d.len() - 1, true)
+}
+
 /// How `{{ x }}` and `%v` print a value (Go's `fmt.Print`).
 pub fn print(v: &Value) -> String {
     match v {
@@ -341,6 +356,19 @@ mod tests {
             (0.0, "0"),
         ] {
             assert_eq!(format_g(v, Some(4)), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn shortest_exponent_form_as_promtool_prints_samples() {
+        for (v, want) in [
+            (99.0, "9.9E+01"),
+            (5.0, "5E+00"),
+            (0.0015, "1.5E-03"),
+            (0.0, "0E+00"),
+            (-2.0, "-2E+00"),
+        ] {
+            assert_eq!(format_e_shortest(v), want, "{v}");
         }
     }
 

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 pub use exec::{ExecError, MAX_OUTPUT, Value, execute};
 pub use funcs::{Env, sample};
+pub(crate) use gofmt::{format_e_shortest, format_g, go_quote};
 pub use parse::{Arg, Command, Control, ControlKind, Node, Number, Pipe, TemplateError, Tree};
 
 /// Go's builtin template functions.
