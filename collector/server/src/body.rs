@@ -40,14 +40,7 @@ pub async fn read(
     limits: &Limits,
     budget: &std::sync::Arc<Budget>,
 ) -> Result<(Bytes, Permit), BodyError> {
-    let raw = axum::body::to_bytes(body, limits.max_request_bytes)
-        .await
-        .map_err(|e| {
-            BodyError::TooLarge(format!(
-                "request body over the {} byte limit (or unreadable: {e})",
-                limits.max_request_bytes
-            ))
-        })?;
+    let raw = collect(body, limits.max_request_bytes).await?;
     let mut permit = budget.reserve(raw.len())?;
     let encoding = headers
         .get(axum::http::header::CONTENT_ENCODING)
@@ -65,6 +58,47 @@ pub async fn read(
             other.chars().take(64).collect(),
         )),
     }
+}
+
+/// How much of an oversize body is read and thrown away before answering,
+/// past the limit: a client still sending when the server closes gets a
+/// broken pipe instead of the 413, and a sender such as Prometheus then
+/// retries the same batch forever. Bounded, so a client cannot hold a
+/// reader longer than this (the body timeout bounds the time), and never
+/// held in memory.
+pub const MAX_DRAIN_BYTES: usize = 256 << 20;
+
+/// The body's bytes, at most `limit`; an oversize body is read to its end
+/// (up to [`MAX_DRAIN_BYTES`] more, discarded) so the client reads the 413,
+/// as nginx's lingering close does.
+async fn collect(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use http_body_util::BodyExt as _;
+    let too_large =
+        |why: &str| BodyError::TooLarge(format!("request body over the {limit} byte limit{why}"));
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut over = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| too_large(&format!(" (or unreadable: {e})")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if over == 0 && buf.len() + data.len() <= limit {
+            buf.extend_from_slice(&data);
+            continue;
+        }
+        if over == 0 {
+            buf = Vec::new();
+        }
+        over = over.saturating_add(data.len());
+        if over > MAX_DRAIN_BYTES {
+            break;
+        }
+    }
+    if over > 0 {
+        return Err(too_large(""));
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Inflates gzip data, refusing output past `max` bytes. The output's
@@ -140,5 +174,46 @@ mod tests {
             matches!(refused, Err(BodyError::Budget(Refusal::NeverFits { .. }))),
             "{refused:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_oversize_body_is_read_to_its_end_then_refused() {
+        // Ten 1 KiB frames against a 4 KiB limit: refused, and every frame
+        // taken off the connection so the client is not cut off mid-send.
+        let frames = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(10));
+        let body = Body::new(Frames(std::sync::Arc::clone(&frames)));
+        let got = collect(body, 4096).await;
+        assert!(matches!(got, Err(BodyError::TooLarge(_))), "{got:?}");
+        assert_eq!(
+            frames.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "all read"
+        );
+        let ok = collect(Body::from(vec![1u8; 4096]), 4096).await;
+        assert_eq!(ok.map(|b| b.len()).ok(), Some(4096));
+    }
+
+    /// A body of as many 1 KiB frames as the counter says, counting down.
+    struct Frames(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl axum::body::HttpBody for Frames {
+        type Data = Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            use std::sync::atomic::Ordering;
+            let left = self.0.load(Ordering::SeqCst);
+            if left == 0 {
+                return std::task::Poll::Ready(None);
+            }
+            self.0.store(left - 1, Ordering::SeqCst);
+            std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![
+                7u8;
+                1024
+            ])))))
+        }
     }
 }
