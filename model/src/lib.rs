@@ -9,6 +9,7 @@
 //! other Sextant crate and knows no wire format (no OTLP, no Prometheus
 //! protobuf, no HTTP), so everything can depend on it.
 
+pub mod civil;
 mod labels;
 mod log;
 mod matcher;

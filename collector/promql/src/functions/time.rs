@@ -5,6 +5,7 @@
 
 use promql_parser::parser::Expr;
 use sextant_model::Labels;
+use sextant_model::civil::civil_from_days;
 
 use super::per_sample;
 use crate::error::QueryError;
@@ -75,20 +76,6 @@ impl Part {
             Part::Year => y,
         }) as f64
     }
-}
-
-/// (year, month 1-12, day 1-31) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 fn is_leap(y: i64) -> bool {
