@@ -139,12 +139,7 @@ except grpc.RpcError as e:
         (v["data"]["result"].as_array().map(Vec::len) == Some(1)).then_some(v)
     });
     assert_eq!(v["data"]["result"][0]["value"][1], "1", "{v}");
-    let metrics = ureq::get(&format!("http://{}/metrics", c.http))
-        .call()
-        .expect("GET /metrics")
-        .into_body()
-        .read_to_string()
-        .expect("metrics text");
+    let metrics = c.metrics_text();
     assert!(
         metrics
             .lines()

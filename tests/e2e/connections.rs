@@ -98,12 +98,7 @@ fn slow_connections_leave_a_normal_client_served_within_a_second() {
         answers.push((path, got, start.elapsed()));
     }
     // The cap's work shows in the self-metrics, not only in the log.
-    let metrics = ureq::get(&format!("http://{}/metrics", c.http))
-        .call()
-        .expect("/metrics")
-        .into_body()
-        .read_to_string()
-        .expect("/metrics text");
+    let metrics = c.metrics_text();
     stop.store(true, Ordering::Relaxed);
     let _ = trickle.join();
     let sample = |name: &str| -> f64 {

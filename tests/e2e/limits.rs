@@ -237,12 +237,7 @@ fn flood(from: usize, n: usize, t: i64) -> Vec<Series> {
 }
 
 fn refused_on_metrics(c: &Collector) -> u64 {
-    let text = ureq::get(&format!("http://{}/metrics", c.http))
-        .call()
-        .expect("GET /metrics")
-        .into_body()
-        .read_to_string()
-        .expect("metrics text");
+    let text = c.metrics_text();
     text.lines()
         .find(|l| {
             l.starts_with("sextant_collector_series_refused_total{")

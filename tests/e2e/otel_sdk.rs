@@ -140,12 +140,7 @@ fn check_logs(c: &Collector, run: &str, log_trace_id: &str) {
 
     // Every stored record is counted by service and severity, so error-log
     // rules need no setup.
-    let metrics = ureq::get(&format!("http://{}/metrics", c.http))
-        .call()
-        .expect("GET /metrics")
-        .into_body()
-        .read_to_string()
-        .expect("metrics text");
+    let metrics = c.metrics_text();
     for severity in ["warn", "info"] {
         let line = format!(
             "sextant_log_records_total{{service_name=\"e2e-{run}\",severity=\"{severity}\"}} 1"

@@ -108,11 +108,6 @@ impl AlertSet {
         v
     }
 
-    /// Puts back an alert read from `ALERTS_FOR_STATE` after a restart.
-    pub fn restore(&mut self, alert: Alert) {
-        self.active.insert(alert.labels.clone(), alert);
-    }
-
     /// Applies one evaluation's result at `ts_ms`; returns the pending and
     /// firing alerts (for `ALERTS` and `ALERTS_FOR_STATE`).
     pub fn eval(

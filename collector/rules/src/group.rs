@@ -96,11 +96,6 @@ impl GroupRunner {
         self.group.interval.unwrap_or(settings.default_interval)
     }
 
-    /// Mutable alerts of rule `i`, to restore `for` state after a restart.
-    pub fn alert_set_mut(&mut self, i: usize) -> Option<&mut AlertSet> {
-        self.alerts.get_mut(i)
-    }
-
     /// Evaluates every rule at `ts_ms` against `store`.
     pub fn eval(
         &mut self,

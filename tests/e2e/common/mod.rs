@@ -312,6 +312,16 @@ impl Collector {
         get_json(&format!("http://{}{path_and_query}", self.http))
     }
 
+    /// The collector's own `/metrics` exposition text.
+    pub fn metrics_text(&self) -> String {
+        ureq::get(&format!("http://{}/metrics", self.http))
+            .call()
+            .expect("GET /metrics")
+            .into_body()
+            .read_to_string()
+            .expect("/metrics text")
+    }
+
     /// Whether the collector process is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

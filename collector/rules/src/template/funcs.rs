@@ -199,15 +199,7 @@ pub fn call(name: &str, args: Vec<Value>, env: &Env) -> Result<Value, String> {
         "label" => {
             want(2)?;
             let name = string(&args[0])?;
-            match &args[1] {
-                Value::Map(s) => match s.get("Labels") {
-                    Some(Value::Map(l)) => {
-                        l.get(&name).cloned().unwrap_or(Value::Str(String::new()))
-                    }
-                    _ => Value::Str(String::new()),
-                },
-                other => return Err(format!("label() called on {}", type_name(other))),
-            }
+            Value::Str(sample_label(&args[1], &name, "label")?)
         }
         "value" => {
             want(1)?;
@@ -218,16 +210,7 @@ pub fn call(name: &str, args: Vec<Value>, env: &Env) -> Result<Value, String> {
         }
         "strvalue" => {
             want(1)?;
-            match &args[0] {
-                Value::Map(s) => match s.get("Labels") {
-                    Some(Value::Map(l)) => l
-                        .get("__value__")
-                        .cloned()
-                        .unwrap_or(Value::Str(String::new())),
-                    _ => Value::Str(String::new()),
-                },
-                other => return Err(format!("strvalue() called on {}", type_name(other))),
-            }
+            Value::Str(sample_label(&args[0], "__value__", "strvalue")?)
         }
         "sortByLabel" => {
             want(2)?;
@@ -235,14 +218,7 @@ pub fn call(name: &str, args: Vec<Value>, env: &Env) -> Result<Value, String> {
             let Value::List(mut l) = args[1].clone() else {
                 return Err(format!("sortByLabel() called on {}", type_name(&args[1])));
             };
-            let key = |v: &Value| match v {
-                Value::Map(s) => match s.get("Labels") {
-                    Some(Value::Map(l)) => l.get(&label).map(print).unwrap_or_default(),
-                    _ => String::new(),
-                },
-                _ => String::new(),
-            };
-            l.sort_by_key(key);
+            l.sort_by_key(|v| sample_label(v, &label, "sortByLabel").unwrap_or_default());
             Value::List(l)
         }
         "externalURL" => Value::Str(env.external_url.to_owned()),
@@ -265,6 +241,18 @@ pub fn call(name: &str, args: Vec<Value>, env: &Env) -> Result<Value, String> {
         }
         _ => return Err(format!("function {name:?} not defined")),
     })
+}
+
+/// Label `name` of a query-result sample (`""` when it has none); `func`
+/// names the caller in the error for anything else.
+fn sample_label(sample: &Value, name: &str, func: &str) -> Result<String, String> {
+    match sample {
+        Value::Map(s) => Ok(match s.get("Labels") {
+            Some(Value::Map(l)) => l.get(name).map(print).unwrap_or_default(),
+            _ => String::new(),
+        }),
+        other => Err(format!("{func}() called on {}", type_name(other))),
+    }
 }
 
 /// Prometheus's `convertToFloat`: floats, integers and numeric strings.
